@@ -1,0 +1,1 @@
+Console.WriteLine(TorchSharp.torch.randn(3).sum().item<float>());
