@@ -1,0 +1,54 @@
+using ClipTrainer.Clipping;
+using Xunit;
+
+namespace ClipTrainer.Tests.Clipping;
+
+public sealed class ClippingRuleTests
+{
+    [Fact]
+    public void Create_BuildsGlobalThenLocal_AsAChainOfTheTwoRules()
+    {
+        var clipper = GradientClipper.Create(new GradientClippingOptions
+        {
+            Mode = ClippingMode.GlobalThenLocal, Threshold = 2, LocalThreshold = 0.5, NormType = 1, LocalScope = LocalNormScope.Layer,
+        });
+
+        var chain = Assert.IsType<ChainedClippingRule>(clipper.Rule);
+        var global = Assert.IsType<GlobalNormClippingRule>(chain.Rules[0]);
+        var local = Assert.IsType<LocalNormClippingRule>(chain.Rules[1]);
+        Assert.Equal((2.0, 1.0), (global.Threshold, global.NormType));
+        Assert.Equal((0.5, 1.0, LocalNormScope.Layer), (local.Threshold, local.NormType, local.Scope));
+    }
+
+    [Fact]
+    public void Clipper_AcceptsAnyComposition_ValueThenGlobal()
+    {
+        // Value 1 turns [3, 4] into [1, 1] (norm √2); global 1 then scales it to [1/√2, 1/√2].
+        var p = Gradients.With([3, 4]);
+        var clipper = new GradientClipper(new ChainedClippingRule(new ValueClippingRule(1), new GlobalNormClippingRule(1)));
+
+        using var report = clipper.Clip([("p", p)]);
+
+        var x = (float)(1 / Math.Sqrt(2));
+        Gradients.AssertClose([x, x], Gradients.Of(p), 1e-5);
+        Assert.Equal(["Value", "GlobalNorm"], report.Stages.Select(s => s.RuleName));
+        Gradients.AssertClose(Math.Sqrt(2), report.GroupNorms.Single(), 1e-7);
+    }
+
+    [Fact]
+    public void ChainedClippingRule_Throws_WhenEmpty()
+    {
+        Assert.Throws<ArgumentException>(() => new ChainedClippingRule());
+    }
+
+    [Theory]
+    [InlineData(double.NaN)]
+    [InlineData(0.0)]
+    [InlineData(double.PositiveInfinity)]
+    public void Rules_Throw_WhenThresholdIsInvalid(double threshold)
+    {
+        Assert.Equal("threshold", Assert.Throws<ArgumentOutOfRangeException>(() => new GlobalNormClippingRule(threshold)).ParamName);
+        Assert.Equal("threshold", Assert.Throws<ArgumentOutOfRangeException>(() => new LocalNormClippingRule(threshold)).ParamName);
+        Assert.Equal("clipValue", Assert.Throws<ArgumentOutOfRangeException>(() => new ValueClippingRule(threshold)).ParamName);
+    }
+}
