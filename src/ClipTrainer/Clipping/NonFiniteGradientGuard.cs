@@ -8,8 +8,9 @@ namespace ClipTrainer.Clipping;
 /// <remarks>
 /// A NaN or ±Inf element makes its tensor's norm, and so the total norm, non-finite; checking the total therefore
 /// costs one host synchronisation per call and nothing per parameter. Only when that check fails is each gradient
-/// inspected (one more synchronisation) to name and count the culprits. A norm that overflows although every element
-/// is finite is treated as non-finite too: it would otherwise turn every coefficient into 0.
+/// inspected (one more synchronisation) to name and count the culprits. Norms are accumulated in float64, so finite
+/// float32 or half gradients cannot overflow them; should a float64 gradient's norm overflow, it is treated as
+/// non-finite too (it would otherwise turn every coefficient into 0).
 /// </remarks>
 internal sealed class NonFiniteGradientGuard
 {

@@ -117,15 +117,28 @@ public sealed class NonFiniteGradientPolicyTests
     }
 
     [Fact]
+    public void Clip_HandlesHugeFiniteFloat32Gradients_WithoutOverflow()
+    {
+        // 3e38² overflows float32, not the float64 accumulation: the norm is 3e38·√2 and clipping works.
+        var huge = Gradients.With([3e38f, 3e38f]);
+
+        using var report = Clipper(NonFiniteGradientPolicy.Error).Clip([("huge", huge)]);
+
+        Gradients.AssertClose(3e38 * Math.Sqrt(2), report.TotalNorm, 1e-7);
+        Gradients.AssertClose([(float)Math.Sqrt(0.5), (float)Math.Sqrt(0.5)], Gradients.Of(huge), 1e-5);
+    }
+
+    [Fact]
     public void Clip_Error_Throws_WhenNormOverflowsAlthoughElementsAreFinite()
     {
-        // 3e38² overflows float32, so the float32 L2 norm is +Inf although every element is finite.
-        var huge = Gradients.With([3e38f, 3e38f]);
+        // (1e200)² overflows float64: every element is finite but the L2 norm is +Inf.
+        using var huge = new TorchSharp.Modules.Parameter(TorchSharp.torch.zeros(2, TorchSharp.torch.ScalarType.Float64), requires_grad: true);
+        huge.grad = TorchSharp.torch.tensor(new[] { 1e200, 1e200 });
 
         var error = Assert.Throws<InvalidOperationException>(() => Clipper(NonFiniteGradientPolicy.Error).Clip([("huge", huge)]));
 
         Assert.Contains("overflowed", error.Message, StringComparison.Ordinal);
-        Assert.Equal([3e38f, 3e38f], Gradients.Of(huge));
+        Assert.Equal([1e200, 1e200], huge.grad!.data<double>().ToArray());
     }
 
     [Fact]
