@@ -132,6 +132,22 @@ public class SequenceModelTests
     }
 
     [Fact]
+    public void Forward_CallersLengthsTensor_StaysUsableAfterForward()
+    {
+        using var scope = NewDisposeScope();
+        using var model = CreateModel(RecurrentCellType.Lstm, SequencePooling.LastStep, bidirectional: false);
+        var input = randn(new long[] { 2, 4, InputSize }, generator: new Generator(8));
+        var lengths = tensor(new long[] { 3, 4 });
+
+        var first = model.forward(input, lengths);
+        var second = model.forward(input, lengths);
+
+        Assert.False(lengths.IsInvalid);
+        Assert.Equal(new long[] { 3, 4 }, lengths.data<long>().ToArray());
+        AssertClose(first, second);
+    }
+
+    [Fact]
     public void Forward_Int32Lengths_AreAccepted()
     {
         using var scope = NewDisposeScope();
