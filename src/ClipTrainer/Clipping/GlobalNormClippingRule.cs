@@ -1,0 +1,45 @@
+using static TorchSharp.torch;
+
+namespace ClipTrainer.Clipping;
+
+/// <summary>
+/// Global-norm clipping: g ← g · min(1, threshold / (‖g‖ₚ + 1e-6)) for every gradient, where ‖g‖ₚ is the p-norm of
+/// all gradients taken as one vector (PyTorch's <c>clip_grad_norm_</c>).
+/// </summary>
+/// <remarks>Its stage has one group, <c>(global)</c>, whose norm is the pre-clip total norm.</remarks>
+public sealed class GlobalNormClippingRule : IGradientClippingRule
+{
+    /// <summary>The name of the single group this rule reports.</summary>
+    public const string GroupName = "(global)";
+
+    /// <summary>Creates the rule.</summary>
+    /// <param name="threshold">The maximum global norm: finite and &gt; 0.</param>
+    /// <param name="normType">p: ≥ 1 or +∞. Default: 2.</param>
+    /// <exception cref="ArgumentOutOfRangeException">An argument is out of range.</exception>
+    public GlobalNormClippingRule(double threshold, double normType = GradientClippingDefaults.NormType)
+    {
+        ClippingArguments.CheckThreshold(threshold, nameof(threshold));
+        ClippingArguments.CheckNormType(normType, nameof(normType));
+        Threshold = threshold;
+        NormType = normType;
+    }
+
+    /// <summary>Gets the maximum global norm.</summary>
+    public double Threshold { get; }
+
+    /// <summary>Gets p of the p-norm.</summary>
+    public double NormType { get; }
+
+    /// <inheritdoc/>
+    public string Name => "GlobalNorm";
+
+    /// <inheritdoc/>
+    public IReadOnlyList<GradientClipStage> Apply(GradientClipContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var total = GradientNorms.Combine(context.TensorNorms(NormType), NormType);
+        var coefficient = GradientNorms.ClipWithNorm(context.Gradients, total, Threshold);
+        context.MarkModified();
+        return [new GradientClipStage(Name, [GroupName], total.reshape(1), coefficient.reshape(1), coefficient.lt(1.0))];
+    }
+}

@@ -1,0 +1,64 @@
+using static TorchSharp.torch;
+
+namespace ClipTrainer.Clipping;
+
+/// <summary>
+/// The gradients one clipping call works on, handed to each <see cref="IGradientClippingRule"/> in turn, with their
+/// per-tensor norms computed once and reused until a rule changes the gradients.
+/// </summary>
+/// <remarks>
+/// Only gradients that exist and belong to parameters that require one are in a context. Tensors the context
+/// computes belong to the dispose scope that is current when they are computed.
+/// </remarks>
+public sealed class GradientClipContext
+{
+    private Tensor? _cachedNorms;
+    private double _cachedNormType;
+
+    /// <summary>Creates a context over named gradients.</summary>
+    /// <param name="parameterNames">The name of each gradient's parameter, as <c>named_parameters()</c> gives it.</param>
+    /// <param name="gradients">The gradient tensors, in the same order; rules change them in place.</param>
+    /// <exception cref="ArgumentNullException">An argument is null.</exception>
+    /// <exception cref="ArgumentException">The two lists differ in length.</exception>
+    public GradientClipContext(IReadOnlyList<string> parameterNames, IReadOnlyList<Tensor> gradients)
+    {
+        ArgumentNullException.ThrowIfNull(parameterNames);
+        ArgumentNullException.ThrowIfNull(gradients);
+        if (parameterNames.Count != gradients.Count)
+        {
+            throw new ArgumentException(
+                $"Expected one parameter name per gradient ({gradients.Count}), but got {parameterNames.Count} names.",
+                nameof(parameterNames));
+        }
+
+        ParameterNames = parameterNames;
+        Gradients = gradients;
+    }
+
+    /// <summary>Gets the name of each gradient's parameter.</summary>
+    public IReadOnlyList<string> ParameterNames { get; }
+
+    /// <summary>Gets the gradient tensors.</summary>
+    public IReadOnlyList<Tensor> Gradients { get; }
+
+    /// <summary>
+    /// Gets the current per-tensor p-norms of <see cref="Gradients"/> (see <see cref="GradientNorms.PerTensor"/>),
+    /// computed on the first call and reused until <see cref="MarkModified"/> is called or p changes.
+    /// </summary>
+    /// <param name="normType">p: ≥ 1 or +∞.</param>
+    /// <returns>A float64 vector with one norm per gradient. Do not dispose it: later calls may return it again.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="normType"/> is NaN or below 1.</exception>
+    public Tensor TensorNorms(double normType)
+    {
+        if (_cachedNorms is null || !_cachedNormType.Equals(normType))
+        {
+            _cachedNorms = GradientNorms.PerTensor(Gradients, normType);
+            _cachedNormType = normType;
+        }
+
+        return _cachedNorms;
+    }
+
+    /// <summary>Tells the context that the gradients changed, so that norms are computed afresh on the next request.</summary>
+    public void MarkModified() => _cachedNorms = null;
+}

@@ -1,0 +1,100 @@
+using static TorchSharp.torch;
+
+namespace ClipTrainer.Clipping;
+
+/// <summary>
+/// What one <see cref="GradientClipper.Clip(IReadOnlyList{ValueTuple{string, TorchSharp.Modules.Parameter}})"/> call
+/// measured and did: the pre-clip total norm, each rule's stage (group norms and coefficients), whether anything was
+/// clipped, and what the non-finite guard found.
+/// </summary>
+/// <remarks>
+/// Values are kept as tensors and read to the host only when a <c>double</c>/<c>bool</c> property is first used
+/// (then cached), so a caller that never reads them pays no synchronisation. The report owns its tensors: dispose it
+/// once done (values already read stay available after disposal).
+/// </remarks>
+public sealed class GradientClipReport : IDisposable
+{
+    private double? _totalNorm;
+
+    internal GradientClipReport(
+        Tensor totalNorm,
+        double normType,
+        IReadOnlyList<GradientClipStage> stages,
+        bool skipStep,
+        long nonFiniteElementCount,
+        IReadOnlyList<string> nonFiniteParameterNames)
+    {
+        TotalNormTensor = totalNorm;
+        NormType = normType;
+        Stages = stages;
+        SkipStep = skipStep;
+        NonFiniteElementCount = nonFiniteElementCount;
+        NonFiniteParameterNames = nonFiniteParameterNames;
+    }
+
+    /// <summary>
+    /// Gets whether the caller must skip <c>optimizer.step()</c> for this batch: true only under
+    /// <see cref="NonFiniteGradientPolicy.SkipStep"/> when a gradient was NaN or Inf (the gradients are then untouched).
+    /// </summary>
+    public bool SkipStep { get; }
+
+    /// <summary>
+    /// Gets the total p-norm of all gradients before clipping, as a 0-dimensional float64 tensor on the gradients'
+    /// device (no synchronisation). Under <see cref="NonFiniteGradientPolicy.ZeroNonFinite"/> it is measured after the
+    /// non-finite elements were zeroed.
+    /// </summary>
+    public Tensor TotalNormTensor { get; }
+
+    /// <summary>Gets the total p-norm of all gradients before clipping; read on first use, then cached.</summary>
+    /// <value>≥ 0; NaN or +∞ only when <see cref="SkipStep"/> is true. 0 when no parameter had a gradient.</value>
+    /// <exception cref="ObjectDisposedException">The report was disposed before the value was read.</exception>
+    public double TotalNorm => _totalNorm ??= HostRead.Double(TotalNormTensor);
+
+    /// <summary>Gets p of <see cref="TotalNorm"/>.</summary>
+    public double NormType { get; }
+
+    /// <summary>Gets what each rule did, in the order the rules ran (empty for <see cref="ClippingMode.None"/> or a skipped step).</summary>
+    public IReadOnlyList<GradientClipStage> Stages { get; }
+
+    /// <summary>Gets whether any rule changed any gradient; read on first use (one synchronisation per stage).</summary>
+    /// <exception cref="ObjectDisposedException">The report was disposed before the value was read.</exception>
+    public bool WasClipped => Stages.Any(stage => stage.WasClipped);
+
+    /// <summary>
+    /// Gets the names of the groups of every stage, concatenated in stage order: <c>(global)</c> for a global-norm
+    /// stage, the parameter or layer names for a local-norm stage, nothing for value clipping.
+    /// </summary>
+    public IReadOnlyList<string> GroupNames => Stages.SelectMany(stage => stage.GroupNames).ToArray();
+
+    /// <summary>
+    /// Gets the norm of each group of <see cref="GroupNames"/>, measured by its stage before that stage scaled it
+    /// (so a local stage after a global one sees the globally clipped gradients); read on first use.
+    /// </summary>
+    /// <value>A new array on each call.</value>
+    /// <exception cref="ObjectDisposedException">The report was disposed before the values were read.</exception>
+    public double[] GroupNorms => Stages.SelectMany(stage => stage.GroupNorms).ToArray();
+
+    /// <summary>Gets the coefficient applied to each group of <see cref="GroupNames"/>, in [0, 1]; read on first use.</summary>
+    /// <value>A new array on each call.</value>
+    /// <exception cref="ObjectDisposedException">The report was disposed before the values were read.</exception>
+    public double[] Coefficients => Stages.SelectMany(stage => stage.Coefficients).ToArray();
+
+    /// <summary>
+    /// Gets how many gradient elements were NaN or ±Inf (0 when none were; then nothing was inspected per element).
+    /// Under <see cref="NonFiniteGradientPolicy.ZeroNonFinite"/> these are the elements that were set to 0.
+    /// </summary>
+    public long NonFiniteElementCount { get; }
+
+    /// <summary>Gets the names of the parameters whose gradients held NaN or ±Inf (empty when none did).</summary>
+    public IReadOnlyList<string> NonFiniteParameterNames { get; }
+
+    /// <summary>Disposes the tensors the report owns.</summary>
+    public void Dispose()
+    {
+        TotalNormTensor.Dispose();
+        foreach (var stage in Stages)
+        {
+            stage.Dispose();
+        }
+    }
+}

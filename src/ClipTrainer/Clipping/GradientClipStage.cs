@@ -1,0 +1,92 @@
+using static TorchSharp.torch;
+
+namespace ClipTrainer.Clipping;
+
+/// <summary>
+/// What one clipping rule did in one call: the norms of the groups it measured (before it scaled them), the
+/// coefficients it applied, and whether any of them was below 1.
+/// </summary>
+/// <remarks>
+/// The tensors are kept on the device, and the <c>double</c> views are read from them the first time they are asked
+/// for (one host synchronisation each, then cached). The stage owns its tensors and disposes them with itself; the
+/// <see cref="GradientClipReport"/> that holds it disposes it.
+/// </remarks>
+public sealed class GradientClipStage : IDisposable
+{
+    private double[]? _groupNorms;
+    private double[]? _coefficients;
+    private bool? _wasClipped;
+
+    /// <summary>Creates a stage record; it takes ownership of the tensors.</summary>
+    /// <param name="ruleName">The name of the rule, such as <c>GlobalNorm</c>.</param>
+    /// <param name="groupNames">The name of each measured group (empty for a rule that measures no norm).</param>
+    /// <param name="groupNorms">A vector with the pre-clip norm of each group.</param>
+    /// <param name="coefficients">A vector with the coefficient applied to each group.</param>
+    /// <param name="clipped">A 0-dimensional Boolean tensor: whether the rule changed any gradient.</param>
+    /// <exception cref="ArgumentNullException">An argument is null.</exception>
+    /// <exception cref="ArgumentException">A vector does not have one element per group name.</exception>
+    public GradientClipStage(string ruleName, IReadOnlyList<string> groupNames, Tensor groupNorms, Tensor coefficients, Tensor clipped)
+    {
+        ArgumentNullException.ThrowIfNull(ruleName);
+        ArgumentNullException.ThrowIfNull(groupNames);
+        ArgumentNullException.ThrowIfNull(groupNorms);
+        ArgumentNullException.ThrowIfNull(coefficients);
+        ArgumentNullException.ThrowIfNull(clipped);
+        if (groupNorms.numel() != groupNames.Count || coefficients.numel() != groupNames.Count)
+        {
+            throw new ArgumentException(
+                $"Stage '{ruleName}' has {groupNames.Count} groups but {groupNorms.numel()} norms and {coefficients.numel()} coefficients.",
+                nameof(groupNames));
+        }
+
+        RuleName = ruleName;
+        GroupNames = groupNames.ToArray();
+        GroupNormsTensor = groupNorms;
+        CoefficientsTensor = coefficients;
+        ClippedTensor = clipped;
+    }
+
+    /// <summary>Gets the name of the rule that produced this stage.</summary>
+    public string RuleName { get; }
+
+    /// <summary>Gets the name of each measured group, in the order of <see cref="GroupNorms"/>.</summary>
+    public IReadOnlyList<string> GroupNames { get; }
+
+    /// <summary>Gets the pre-clip norm of each group, as a vector on the gradients' device (no synchronisation).</summary>
+    public Tensor GroupNormsTensor { get; }
+
+    /// <summary>Gets the coefficient applied to each group, as a vector on the gradients' device (no synchronisation).</summary>
+    public Tensor CoefficientsTensor { get; }
+
+    /// <summary>Gets a 0-dimensional Boolean tensor telling whether this stage changed any gradient.</summary>
+    public Tensor ClippedTensor { get; }
+
+    /// <summary>Gets the pre-clip norm of each group; read on first use, then cached.</summary>
+    /// <value>A new array on each call, one element per <see cref="GroupNames"/> entry.</value>
+    /// <exception cref="ObjectDisposedException">The stage was disposed before the values were read.</exception>
+    public double[] GroupNorms => (double[])(_groupNorms ??= HostRead.Doubles(GroupNormsTensor)).Clone();
+
+    /// <summary>Gets the coefficient applied to each group, in [0, 1]; read on first use, then cached.</summary>
+    /// <value>A new array on each call, one element per <see cref="GroupNames"/> entry.</value>
+    /// <exception cref="ObjectDisposedException">The stage was disposed before the values were read.</exception>
+    public double[] Coefficients => (double[])(_coefficients ??= HostRead.Doubles(CoefficientsTensor)).Clone();
+
+    /// <summary>Gets whether this stage changed any gradient; read on first use, then cached.</summary>
+    /// <exception cref="ObjectDisposedException">The stage was disposed before the value was read.</exception>
+    public bool WasClipped => _wasClipped ??= HostRead.Boolean(ClippedTensor);
+
+    /// <summary>Disposes the stage's tensors. Values already read stay available.</summary>
+    public void Dispose()
+    {
+        GroupNormsTensor.Dispose();
+        CoefficientsTensor.Dispose();
+        ClippedTensor.Dispose();
+    }
+
+    internal void MoveToOuterDisposeScope()
+    {
+        GroupNormsTensor.MoveToOuterDisposeScope();
+        CoefficientsTensor.MoveToOuterDisposeScope();
+        ClippedTensor.MoveToOuterDisposeScope();
+    }
+}

@@ -1,0 +1,137 @@
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace ClipTrainer.Clipping;
+
+/// <summary>
+/// Clips the gradients of a model after the backward pass, with one rule, a non-finite guard, and a report of what
+/// it measured and did.
+/// </summary>
+/// <remarks>
+/// <para>Per call: the gradients of parameters that require a gradient and have one are collected (the others are
+/// skipped); their pre-clip total p-norm is computed and checked for NaN/Inf (one host synchronisation, the only one
+/// of the call); then the rule scales or clamps them in place. Typical use, once per training step:</para>
+/// <code>
+/// using var report = clipper.Clip(model);
+/// if (!report.SkipStep) optimizer.step();
+/// </code>
+/// <para>Build one with <see cref="Create"/> from <see cref="GradientClippingOptions"/> (the one place that maps a
+/// <see cref="ClippingMode"/> to a rule), or from any <see cref="IGradientClippingRule"/>. A clipper is not
+/// thread-safe: use one per training loop.</para>
+/// </remarks>
+public sealed class GradientClipper
+{
+    private readonly NonFiniteGradientGuard _guard;
+    private long _skippedStepCount;
+
+    /// <summary>Creates a clipper from a rule.</summary>
+    /// <param name="rule">The clipping rule.</param>
+    /// <param name="normType">p of the reported total norm and of the non-finite check: ≥ 1 or +∞. Default: 2.</param>
+    /// <param name="nonFinitePolicy">What to do with NaN/Inf gradients. Default: <see cref="NonFiniteGradientPolicy.Error"/>.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="rule"/> is null.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="normType"/> or <paramref name="nonFinitePolicy"/> is out of range.</exception>
+    public GradientClipper(
+        IGradientClippingRule rule,
+        double normType = GradientClippingDefaults.NormType,
+        NonFiniteGradientPolicy nonFinitePolicy = GradientClippingDefaults.NonFinitePolicy)
+    {
+        ArgumentNullException.ThrowIfNull(rule);
+        ClippingArguments.CheckNormType(normType, nameof(normType));
+        if (!Enum.IsDefined(nonFinitePolicy))
+        {
+            throw new ArgumentOutOfRangeException(nameof(nonFinitePolicy), nonFinitePolicy,
+                $"{nameof(nonFinitePolicy)} must be a defined {nameof(NonFiniteGradientPolicy)}, but was {nonFinitePolicy}.");
+        }
+
+        Rule = rule;
+        NormType = normType;
+        NonFinitePolicy = nonFinitePolicy;
+        _guard = new NonFiniteGradientGuard(nonFinitePolicy, normType);
+    }
+
+    /// <summary>Gets the rule this clipper applies.</summary>
+    public IGradientClippingRule Rule { get; }
+
+    /// <summary>Gets p of the reported total norm.</summary>
+    public double NormType { get; }
+
+    /// <summary>Gets the non-finite gradient policy.</summary>
+    public NonFiniteGradientPolicy NonFinitePolicy { get; }
+
+    /// <summary>Gets how many calls reported <see cref="GradientClipReport.SkipStep"/> so far.</summary>
+    public long SkippedStepCount => _skippedStepCount;
+
+    /// <summary>Creates the clipper that <paramref name="options"/> describe: the single place that maps a mode to a rule.</summary>
+    /// <param name="options">The options; validated, then copied (later changes to them do not affect the clipper).</param>
+    /// <returns>A new clipper.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="options"/> is null.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">An option is out of range (see <see cref="GradientClippingOptions.Validate"/>).</exception>
+    public static GradientClipper Create(GradientClippingOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        IGradientClippingRule rule = options.Mode switch
+        {
+            ClippingMode.None => NoClippingRule.Instance,
+            ClippingMode.GlobalNorm => new GlobalNormClippingRule(options.Threshold, options.NormType),
+            ClippingMode.LocalNorm => new LocalNormClippingRule(options.Threshold, options.NormType, options.LocalScope),
+            ClippingMode.Value => new ValueClippingRule(options.Threshold),
+            ClippingMode.GlobalThenLocal => new ChainedClippingRule(
+                new GlobalNormClippingRule(options.Threshold, options.NormType),
+                new LocalNormClippingRule(options.LocalThreshold, options.NormType, options.LocalScope)),
+            _ => throw new ArgumentOutOfRangeException(nameof(options), options.Mode, $"Unknown {nameof(ClippingMode)} {options.Mode}."),
+        };
+        return new GradientClipper(rule, options.NormType, options.NonFinitePolicy);
+    }
+
+    /// <summary>Clips the gradients of all parameters of <paramref name="module"/> (<c>named_parameters()</c>).</summary>
+    /// <param name="module">The model, after <c>backward()</c>.</param>
+    /// <returns>The report of this call; dispose it (it owns its tensors).</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="module"/> is null.</exception>
+    /// <exception cref="InvalidOperationException">A gradient holds NaN or Inf and the policy is <see cref="NonFiniteGradientPolicy.Error"/>; the message names the parameters; the gradients are untouched.</exception>
+    public GradientClipReport Clip(nn.Module module)
+    {
+        ArgumentNullException.ThrowIfNull(module);
+        return Clip(module.named_parameters().ToArray());
+    }
+
+    /// <summary>Clips the gradients of the given parameters in place.</summary>
+    /// <param name="parameters">The named parameters; those that do not require a gradient or have none are skipped.</param>
+    /// <returns>The report of this call; dispose it (it owns its tensors).</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="parameters"/> is null.</exception>
+    /// <exception cref="InvalidOperationException">A gradient holds NaN or Inf and the policy is <see cref="NonFiniteGradientPolicy.Error"/>; the message names the parameters; the gradients are untouched.</exception>
+    public GradientClipReport Clip(IReadOnlyList<(string Name, Parameter Parameter)> parameters)
+    {
+        ArgumentNullException.ThrowIfNull(parameters);
+        using var scope = NewDisposeScope();
+        var names = new List<string>(parameters.Count);
+        var gradients = new List<Tensor>(parameters.Count);
+        foreach (var (name, parameter) in parameters)
+        {
+            if (parameter is not null && parameter.requires_grad && parameter.grad is { } gradient)
+            {
+                names.Add(name);
+                gradients.Add(gradient);
+            }
+        }
+
+        var context = new GradientClipContext(names, gradients);
+        var outcome = _guard.Inspect(context);
+        if (outcome.SkipStep)
+        {
+            Interlocked.Increment(ref _skippedStepCount);
+        }
+
+        var stages = outcome.SkipStep ? [] : Rule.Apply(context);
+
+        // The report outlives this scope on purpose: it owns the total norm and the stages' tensors.
+        outcome.TotalNorm.MoveToOuterDisposeScope();
+        foreach (var stage in stages)
+        {
+            stage.MoveToOuterDisposeScope();
+        }
+
+        return new GradientClipReport(outcome.TotalNorm, NormType, stages, outcome.SkipStep,
+            outcome.NonFiniteElementCount, outcome.NonFiniteParameterNames);
+    }
+}

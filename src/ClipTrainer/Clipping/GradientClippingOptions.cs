@@ -1,0 +1,72 @@
+namespace ClipTrainer.Clipping;
+
+/// <summary>
+/// Everything that configures gradient clipping: the rule, its threshold(s), the norm type, the local grouping and
+/// what happens to non-finite gradients. Validated in one place, <see cref="Validate"/>.
+/// </summary>
+/// <remarks>
+/// Every property is validated whatever the mode, so an options object is either valid or not, independently of
+/// which rule later reads which field. The defaults live in <see cref="GradientClippingDefaults"/>.
+/// </remarks>
+public sealed class GradientClippingOptions
+{
+    /// <summary>Gets or sets the clipping rule.</summary>
+    /// <value>A defined <see cref="ClippingMode"/>. Default: <see cref="ClippingMode.GlobalNorm"/>.</value>
+    public ClippingMode Mode { get; set; } = GradientClippingDefaults.Mode;
+
+    /// <summary>
+    /// Gets or sets the threshold: the maximum norm for <see cref="ClippingMode.GlobalNorm"/>,
+    /// <see cref="ClippingMode.LocalNorm"/> and the first (global) stage of <see cref="ClippingMode.GlobalThenLocal"/>,
+    /// or the bound v of the interval [−v, v] for <see cref="ClippingMode.Value"/>.
+    /// </summary>
+    /// <value>Range: finite and &gt; 0. Default: 1.0.</value>
+    public double Threshold { get; set; } = GradientClippingDefaults.Threshold;
+
+    /// <summary>Gets or sets the maximum norm of the second (local) stage of <see cref="ClippingMode.GlobalThenLocal"/>.</summary>
+    /// <value>Range: finite and &gt; 0. Default: 1.0.</value>
+    public double LocalThreshold { get; set; } = GradientClippingDefaults.LocalThreshold;
+
+    /// <summary>
+    /// Gets or sets p of the p-norm ‖g‖ₚ = (Σ|gᵢ|ᵖ)^(1/p) used by the norm rules and for the reported total norm;
+    /// <see cref="double.PositiveInfinity"/> is the max norm, max |gᵢ|.
+    /// </summary>
+    /// <value>Range: ≥ 1, or +∞. Default: 2.</value>
+    public double NormType { get; set; } = GradientClippingDefaults.NormType;
+
+    /// <summary>Gets or sets how <see cref="ClippingMode.LocalNorm"/> (and the local stage of <see cref="ClippingMode.GlobalThenLocal"/>) groups gradients.</summary>
+    /// <value>A defined <see cref="LocalNormScope"/>. Default: <see cref="LocalNormScope.Parameter"/>.</value>
+    public LocalNormScope LocalScope { get; set; } = GradientClippingDefaults.LocalScope;
+
+    /// <summary>Gets or sets what happens when a gradient holds NaN or ±Inf. Applies in every mode, <see cref="ClippingMode.None"/> included.</summary>
+    /// <value>A defined <see cref="NonFiniteGradientPolicy"/>. Default: <see cref="NonFiniteGradientPolicy.Error"/>.</value>
+    public NonFiniteGradientPolicy NonFinitePolicy { get; set; } = GradientClippingDefaults.NonFinitePolicy;
+
+    /// <summary>Checks every property and throws on the first invalid one.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">
+    /// A property is out of range; <see cref="ArgumentException.ParamName"/> is the property's name and the message
+    /// states the expected range and the actual value.
+    /// </exception>
+    public void Validate()
+    {
+        CheckDefined(Mode, nameof(Mode));
+        ClippingArguments.CheckThreshold(Threshold, nameof(Threshold));
+        ClippingArguments.CheckThreshold(LocalThreshold, nameof(LocalThreshold));
+        ClippingArguments.CheckNormType(NormType, nameof(NormType));
+        CheckDefined(LocalScope, nameof(LocalScope));
+        CheckDefined(NonFinitePolicy, nameof(NonFinitePolicy));
+    }
+
+    /// <summary>Returns a copy of these options, so a clipper is not affected by later changes to the original.</summary>
+    /// <returns>A new <see cref="GradientClippingOptions"/> with the same values.</returns>
+    public GradientClippingOptions Clone() => (GradientClippingOptions)MemberwiseClone();
+
+    private static void CheckDefined<TEnum>(TEnum value, string name)
+        where TEnum : struct, Enum
+    {
+        if (!Enum.IsDefined(value))
+        {
+            throw new ArgumentOutOfRangeException(name, value,
+                $"{nameof(GradientClippingOptions)}.{name} must be one of {string.Join(", ", Enum.GetNames<TEnum>())}, but was {value}.");
+        }
+    }
+}

@@ -1,0 +1,37 @@
+using static TorchSharp.torch;
+
+namespace ClipTrainer.Clipping;
+
+/// <summary>Reads small tensors back to the host; each call is one synchronisation and leaks no temporaries.</summary>
+internal static class HostRead
+{
+    public static double Double(Tensor value)
+    {
+        ObjectDisposedException.ThrowIf(value.IsInvalid, value);
+        using var scope = NewDisposeScope();
+        return value.to(ScalarType.Float64, CPU).item<double>();
+    }
+
+    public static double[] Doubles(Tensor values)
+    {
+        ObjectDisposedException.ThrowIf(values.IsInvalid, values);
+        using var scope = NewDisposeScope();
+        using var accessor = values.to(ScalarType.Float64, CPU).contiguous().data<double>();
+        return accessor.ToArray();
+    }
+
+    public static long[] Longs(Tensor values)
+    {
+        ObjectDisposedException.ThrowIf(values.IsInvalid, values);
+        using var scope = NewDisposeScope();
+        using var accessor = values.to(ScalarType.Int64, CPU).contiguous().data<long>();
+        return accessor.ToArray();
+    }
+
+    public static bool Boolean(Tensor value)
+    {
+        ObjectDisposedException.ThrowIf(value.IsInvalid, value);
+        using var scope = NewDisposeScope();
+        return value.to(ScalarType.Bool, CPU).item<bool>();
+    }
+}

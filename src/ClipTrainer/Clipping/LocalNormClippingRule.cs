@@ -1,0 +1,64 @@
+using static TorchSharp.torch;
+
+namespace ClipTrainer.Clipping;
+
+/// <summary>
+/// Local-norm clipping: for each group G (a parameter tensor or a layer), g ← g · min(1, threshold / (‖G‖ₚ + 1e-6))
+/// for the gradients g of G, where ‖G‖ₚ is the p-norm of G's gradients alone.
+/// </summary>
+/// <remarks>With <see cref="LocalNormScope.Parameter"/> this is the seed's <c>clip_grad_norm_local</c>, and equals
+/// calling <c>clip_grad_norm_</c> on each parameter separately.</remarks>
+public sealed class LocalNormClippingRule : IGradientClippingRule
+{
+    /// <summary>Creates the rule.</summary>
+    /// <param name="threshold">The maximum norm of each group: finite and &gt; 0.</param>
+    /// <param name="normType">p: ≥ 1 or +∞. Default: 2.</param>
+    /// <param name="scope">How gradients are grouped. Default: <see cref="LocalNormScope.Parameter"/>.</param>
+    /// <exception cref="ArgumentOutOfRangeException">An argument is out of range.</exception>
+    public LocalNormClippingRule(
+        double threshold,
+        double normType = GradientClippingDefaults.NormType,
+        LocalNormScope scope = GradientClippingDefaults.LocalScope)
+    {
+        ClippingArguments.CheckThreshold(threshold, nameof(threshold));
+        ClippingArguments.CheckNormType(normType, nameof(normType));
+        if (!Enum.IsDefined(scope))
+        {
+            throw new ArgumentOutOfRangeException(nameof(scope), scope, $"{nameof(scope)} must be a defined {nameof(LocalNormScope)}, but was {scope}.");
+        }
+
+        Threshold = threshold;
+        NormType = normType;
+        Scope = scope;
+    }
+
+    /// <summary>Gets the maximum norm of each group.</summary>
+    public double Threshold { get; }
+
+    /// <summary>Gets p of the p-norm.</summary>
+    public double NormType { get; }
+
+    /// <summary>Gets how gradients are grouped.</summary>
+    public LocalNormScope Scope { get; }
+
+    /// <inheritdoc/>
+    public string Name => "LocalNorm";
+
+    /// <inheritdoc/>
+    public IReadOnlyList<GradientClipStage> Apply(GradientClipContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var groups = Scope == LocalNormScope.Layer
+            ? GradientGrouping.ByLayer(context.ParameterNames)
+            : GradientGrouping.ByParameter(context.ParameterNames);
+        var tensorNorms = context.TensorNorms(NormType);
+
+        // Per parameter, the group norms are the tensor norms; a copy keeps the stage independent of the context's cache.
+        var groupNorms = Scope == LocalNormScope.Layer
+            ? GradientNorms.PerGroup(tensorNorms, groups, NormType)
+            : tensorNorms.clone();
+        var coefficients = GradientNorms.ClipWithNorms(context.Gradients, groups, groupNorms, Threshold);
+        context.MarkModified();
+        return [new GradientClipStage(Name, groups.Select(g => g.Name).ToArray(), groupNorms, coefficients, coefficients.lt(1.0).any())];
+    }
+}
