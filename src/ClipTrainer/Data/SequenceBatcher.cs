@@ -131,7 +131,7 @@ public sealed class SequenceBatcher
 
         var features = tensor(values, new long[] { count, time, inputSize }, device: device);
         var lengthTensor = tensor(lengths, device: device);
-        var labels = Dataset.LabelKind == SequenceLabelKind.MulticlassClassification
+        var labels = Dataset.LabelKind == SequenceTask.MulticlassClassification
             ? tensor(rows.Select(Dataset.GetClassIndex).ToArray(), device: device)
             : tensor(rows.Select(Dataset.GetTarget).ToArray(), device: device);
         return new SequenceBatch(features, lengthTensor, labels, rows);

@@ -19,7 +19,7 @@ public static class SequenceColumnReader
     /// </summary>
     /// <param name="data">The data to read.</param>
     /// <param name="features">The feature column, as <see cref="SequenceSchemaChecks.CheckFeatureColumn(DataViewSchema, string, int, int?)"/> accepted it.</param>
-    /// <param name="label">The label column, as <see cref="SequenceSchemaChecks.CheckLabelColumn(DataViewSchema, string, SequenceLabelKind)"/> accepted it.</param>
+    /// <param name="label">The label column, as <see cref="SequenceSchemaChecks.CheckLabelColumn(DataViewSchema, string, SequenceTask)"/> accepted it.</param>
     /// <returns>The rows with a label, in the data's order.</returns>
     /// <exception cref="ArgumentNullException">An argument is <see langword="null"/>.</exception>
     /// <exception cref="ArgumentOutOfRangeException">A column is missing from <paramref name="data"/>'s schema or has
@@ -71,7 +71,7 @@ public static class SequenceColumnReader
 
             var values = dense.AsSpan(0, length);
             buffer.CopyTo(values);
-            if (labelInfo.Kind == SequenceLabelKind.MulticlassClassification)
+            if (labelInfo.Kind == SequenceTask.MulticlassClassification)
             {
                 builder.AddClassIndex(values, classIndex);
             }
@@ -89,7 +89,7 @@ public static class SequenceColumnReader
     {
         switch (label.Kind)
         {
-            case SequenceLabelKind.MulticlassClassification:
+            case SequenceTask.MulticlassClassification:
                 var readKey = CreateKeyReader(cursor, column);
                 return () =>
                 {
@@ -103,7 +103,7 @@ public static class SequenceColumnReader
                     return (key == 0, (long)key - 1, 0f);
                 };
 
-            case SequenceLabelKind.BinaryClassification:
+            case SequenceTask.BinaryClassification:
                 var getBoolean = cursor.GetGetter<bool>(column);
                 return () =>
                 {

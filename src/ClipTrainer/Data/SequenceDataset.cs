@@ -19,7 +19,7 @@ public sealed class SequenceDataset
 
     internal SequenceDataset(
         int inputSize,
-        SequenceLabelKind labelKind,
+        SequenceTask labelKind,
         int numberOfClasses,
         float[] features,
         int[] lengths,
@@ -60,7 +60,7 @@ public sealed class SequenceDataset
     /// Gets the task the labels serve, which decides whether <see cref="GetClassIndex"/> or <see cref="GetTarget"/>
     /// applies.
     /// </summary>
-    public SequenceLabelKind LabelKind { get; }
+    public SequenceTask LabelKind { get; }
 
     /// <summary>
     /// Gets the number of classes: the key count for multiclass classification, 2 for binary classification, 0 for
@@ -112,7 +112,7 @@ public sealed class SequenceDataset
     public long GetClassIndex(int row)
     {
         CheckRow(row);
-        if (LabelKind != SequenceLabelKind.MulticlassClassification)
+        if (LabelKind != SequenceTask.MulticlassClassification)
         {
             throw new InvalidOperationException($"Class indices exist only for multiclass classification; this dataset is for {LabelKind}.");
         }
@@ -130,7 +130,7 @@ public sealed class SequenceDataset
     public float GetTarget(int row)
     {
         CheckRow(row);
-        if (LabelKind == SequenceLabelKind.MulticlassClassification)
+        if (LabelKind == SequenceTask.MulticlassClassification)
         {
             throw new InvalidOperationException("Targets exist only for binary classification and regression; use GetClassIndex for multiclass classification.");
         }
@@ -158,7 +158,7 @@ public sealed class SequenceDataset
             throw new ArgumentOutOfRangeException(nameof(numberOfClasses), numberOfClasses, $"NumberOfClasses must be greater than 0; got {numberOfClasses}.");
         }
 
-        var builder = CreateBuilder(inputSize, SequenceLabelKind.MulticlassClassification, numberOfClasses, sequences, classIndices.Count, nameof(classIndices));
+        var builder = CreateBuilder(inputSize, SequenceTask.MulticlassClassification, numberOfClasses, sequences, classIndices.Count, nameof(classIndices));
         for (var row = 0; row < sequences.Count; row++)
         {
             var classIndex = classIndices[row];
@@ -186,7 +186,7 @@ public sealed class SequenceDataset
     public static SequenceDataset CreateBinary(int inputSize, IReadOnlyList<float[]> sequences, IReadOnlyList<bool> labels)
     {
         ArgumentNullException.ThrowIfNull(labels);
-        var builder = CreateBuilder(inputSize, SequenceLabelKind.BinaryClassification, 2, sequences, labels.Count, nameof(labels));
+        var builder = CreateBuilder(inputSize, SequenceTask.BinaryClassification, 2, sequences, labels.Count, nameof(labels));
         for (var row = 0; row < sequences.Count; row++)
         {
             builder.AddTarget(CheckSequence(sequences[row], row, inputSize, nameof(sequences)), labels[row] ? 1f : 0f);
@@ -209,7 +209,7 @@ public sealed class SequenceDataset
     public static SequenceDataset CreateRegression(int inputSize, IReadOnlyList<float[]> sequences, IReadOnlyList<float> targets)
     {
         ArgumentNullException.ThrowIfNull(targets);
-        var builder = CreateBuilder(inputSize, SequenceLabelKind.Regression, 0, sequences, targets.Count, nameof(targets));
+        var builder = CreateBuilder(inputSize, SequenceTask.Regression, 0, sequences, targets.Count, nameof(targets));
         for (var row = 0; row < sequences.Count; row++)
         {
             if (float.IsNaN(targets[row]))
@@ -224,7 +224,7 @@ public sealed class SequenceDataset
     }
 
     private static SequenceDatasetBuilder CreateBuilder(
-        int inputSize, SequenceLabelKind kind, int numberOfClasses, IReadOnlyList<float[]> sequences, int labelCount, string labelsName)
+        int inputSize, SequenceTask kind, int numberOfClasses, IReadOnlyList<float[]> sequences, int labelCount, string labelsName)
     {
         ArgumentNullException.ThrowIfNull(sequences);
         if (!(inputSize > 0))

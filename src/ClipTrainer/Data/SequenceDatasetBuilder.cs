@@ -6,7 +6,7 @@ namespace ClipTrainer.Data;
 internal sealed class SequenceDatasetBuilder
 {
     private readonly int inputSize;
-    private readonly SequenceLabelKind kind;
+    private readonly SequenceTask kind;
     private readonly int numberOfClasses;
     private readonly List<float> features = new();
     private readonly List<int> lengths = new();
@@ -14,7 +14,7 @@ internal sealed class SequenceDatasetBuilder
     private readonly List<float> targets = new();
     private long skippedRowCount;
 
-    public SequenceDatasetBuilder(int inputSize, SequenceLabelKind kind, int numberOfClasses)
+    public SequenceDatasetBuilder(int inputSize, SequenceTask kind, int numberOfClasses)
     {
         this.inputSize = inputSize;
         this.kind = kind;

@@ -3,12 +3,12 @@ using Microsoft.ML.Data;
 namespace ClipTrainer.Data;
 
 /// <summary>
-/// A label column that <see cref="SequenceSchemaChecks.CheckLabelColumn(Microsoft.ML.DataViewSchema, string, SequenceLabelKind)"/>
+/// A label column that <see cref="SequenceSchemaChecks.CheckLabelColumn(Microsoft.ML.DataViewSchema, string, SequenceTask)"/>
 /// accepted for a task.
 /// </summary>
 public sealed class SequenceLabelColumnInfo
 {
-    internal SequenceLabelColumnInfo(string name, SequenceLabelKind kind, DataViewType type, int numberOfClasses)
+    internal SequenceLabelColumnInfo(string name, SequenceTask kind, DataViewType type, int numberOfClasses)
     {
         Name = name;
         Kind = kind;
@@ -24,7 +24,7 @@ public sealed class SequenceLabelColumnInfo
     /// <summary>
     /// Gets the task the label serves.
     /// </summary>
-    public SequenceLabelKind Kind { get; }
+    public SequenceTask Kind { get; }
 
     /// <summary>
     /// Gets the column's type (a <see cref="KeyDataViewType"/> for multiclass, whose key values the predicted label
@@ -42,5 +42,5 @@ public sealed class SequenceLabelColumnInfo
     /// Gets the number of model outputs the task needs: <see cref="NumberOfClasses"/> logits for multiclass
     /// classification, one logit for binary classification, one value for regression.
     /// </summary>
-    public int OutputSize => Kind == SequenceLabelKind.MulticlassClassification ? NumberOfClasses : 1;
+    public int OutputSize => Kind == SequenceTask.MulticlassClassification ? NumberOfClasses : 1;
 }

@@ -11,7 +11,7 @@ namespace ClipTrainer.Data;
 /// <remarks>
 /// Feature column: a known-size vector of Single of <c>SequenceLength × InputSize</c> values (any dimensions), or a
 /// variable-size vector of Single whose rows each hold a positive multiple of <c>InputSize</c> values; either way
-/// time-major. Label column: see <see cref="SequenceLabelKind"/>. The <see cref="SchemaShape"/> overloads check what an
+/// time-major. Label column: see <see cref="SequenceTask"/>. The <see cref="SchemaShape"/> overloads check what an
 /// estimator can know before fitting (kinds and item types, not vector sizes or key counts).
 /// </remarks>
 public static class SequenceSchemaChecks
@@ -95,12 +95,12 @@ public static class SequenceSchemaChecks
     /// </summary>
     /// <param name="schema">The schema to look in.</param>
     /// <param name="columnName">The label column's name.</param>
-    /// <param name="kind">The task, which fixes the required type (see <see cref="SequenceLabelKind"/>).</param>
+    /// <param name="kind">The task, which fixes the required type (see <see cref="SequenceTask"/>).</param>
     /// <returns>The accepted column's description, including the number of classes of a key-typed label.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="schema"/> or <paramref name="columnName"/> is <see langword="null"/>.</exception>
     /// <exception cref="ArgumentOutOfRangeException">The column is missing, has the wrong type, or is a key type without
     /// a known count of values (ParamName is the column's name); or <paramref name="kind"/> is undefined.</exception>
-    public static SequenceLabelColumnInfo CheckLabelColumn(DataViewSchema schema, string columnName, SequenceLabelKind kind)
+    public static SequenceLabelColumnInfo CheckLabelColumn(DataViewSchema schema, string columnName, SequenceTask kind)
     {
         ArgumentNullException.ThrowIfNull(schema);
         ArgumentNullException.ThrowIfNull(columnName);
@@ -110,7 +110,7 @@ public static class SequenceSchemaChecks
         var type = column.Type;
         switch (kind)
         {
-            case SequenceLabelKind.MulticlassClassification:
+            case SequenceTask.MulticlassClassification:
                 if (type is not KeyDataViewType key)
                 {
                     throw Mismatch(Label, columnName, $"expected Key type, got {type}");
@@ -123,7 +123,7 @@ public static class SequenceSchemaChecks
 
                 return new SequenceLabelColumnInfo(columnName, kind, type, (int)key.Count);
 
-            case SequenceLabelKind.BinaryClassification:
+            case SequenceTask.BinaryClassification:
                 if (type is not BooleanDataViewType)
                 {
                     throw Mismatch(Label, columnName, $"expected Boolean, got {type}");
@@ -150,7 +150,7 @@ public static class SequenceSchemaChecks
     /// <exception cref="ArgumentNullException"><paramref name="schema"/> or <paramref name="columnName"/> is <see langword="null"/>.</exception>
     /// <exception cref="ArgumentOutOfRangeException">The column is missing or has the wrong type (ParamName is the
     /// column's name); or <paramref name="kind"/> is undefined.</exception>
-    public static void CheckLabelColumn(SchemaShape schema, string columnName, SequenceLabelKind kind)
+    public static void CheckLabelColumn(SchemaShape schema, string columnName, SequenceTask kind)
     {
         ArgumentNullException.ThrowIfNull(schema);
         ArgumentNullException.ThrowIfNull(columnName);
@@ -164,8 +164,8 @@ public static class SequenceSchemaChecks
         var scalar = column.Kind == SchemaShape.Column.VectorKind.Scalar;
         var (accepted, expected) = kind switch
         {
-            SequenceLabelKind.MulticlassClassification => (scalar && column.IsKey, "Key type"),
-            SequenceLabelKind.BinaryClassification => (scalar && !column.IsKey && column.ItemType is BooleanDataViewType, "Boolean"),
+            SequenceTask.MulticlassClassification => (scalar && column.IsKey, "Key type"),
+            SequenceTask.BinaryClassification => (scalar && !column.IsKey && column.ItemType is BooleanDataViewType, "Boolean"),
             _ => (scalar && !column.IsKey && column.ItemType == NumberDataViewType.Single, "Single"),
         };
         if (!accepted)
@@ -187,7 +187,7 @@ public static class SequenceSchemaChecks
         }
     }
 
-    private static void CheckKind(SequenceLabelKind kind)
+    private static void CheckKind(SequenceTask kind)
     {
         if (!Enum.IsDefined(kind))
         {

@@ -9,7 +9,7 @@ public class SequenceColumnReaderTests
 {
     private static readonly MLContext Context = new(seed: 1);
 
-    private static SequenceDataset Read(IDataView data, string label, SequenceLabelKind kind, int inputSize, int? sequenceLength = null) =>
+    private static SequenceDataset Read(IDataView data, string label, SequenceTask kind, int inputSize, int? sequenceLength = null) =>
         SequenceColumnReader.Read(
             data,
             SequenceSchemaChecks.CheckFeatureColumn(data.Schema, "Features", inputSize, sequenceLength),
@@ -25,7 +25,7 @@ public class SequenceColumnReaderTests
             new FixedRow { Features = [7, 8, 9, 10, 11, 12], Label = 1 },
         });
 
-        var dataset = Read(data, "Label", SequenceLabelKind.MulticlassClassification, inputSize: 2);
+        var dataset = Read(data, "Label", SequenceTask.MulticlassClassification, inputSize: 2);
 
         Assert.Equal(2, dataset.Count);
         Assert.Equal(2, dataset.InputSize);
@@ -51,7 +51,7 @@ public class SequenceColumnReaderTests
         var keyData = Context.Data.LoadFromEnumerable(new[] { new KeyDataRow { Label = "cat" }, new KeyDataRow { Label = "dog" } });
         var data = Context.Transforms.Conversion.MapValueToKey("Label", keyData: keyData).Fit(raw).Transform(raw);
 
-        var dataset = Read(data, "Label", SequenceLabelKind.MulticlassClassification, inputSize: 3);
+        var dataset = Read(data, "Label", SequenceTask.MulticlassClassification, inputSize: 3);
 
         Assert.Equal(1, dataset.Count);
         Assert.Equal(2, dataset.SkippedRowCount);
@@ -71,7 +71,7 @@ public class SequenceColumnReaderTests
         });
         var data = Context.Transforms.Conversion.MapValueToKey("Label").Fit(raw).Transform(raw);
 
-        var dataset = Read(data, "Label", SequenceLabelKind.MulticlassClassification, inputSize: 1);
+        var dataset = Read(data, "Label", SequenceTask.MulticlassClassification, inputSize: 1);
 
         Assert.Equal(3, dataset.NumberOfClasses);
         Assert.Equal(new long[] { 0, 1, 0, 2 }, Enumerable.Range(0, 4).Select(dataset.GetClassIndex));
@@ -88,7 +88,7 @@ public class SequenceColumnReaderTests
             new VariableRow { Features = [9, 10, 11, 12], Label = -2f },
         });
 
-        var dataset = Read(data, "Label", SequenceLabelKind.Regression, inputSize: 2);
+        var dataset = Read(data, "Label", SequenceTask.Regression, inputSize: 2);
 
         Assert.Equal(2, dataset.Count);
         Assert.Equal(1, dataset.SkippedRowCount);
@@ -108,7 +108,7 @@ public class SequenceColumnReaderTests
             new BooleanRow { Features = [2], Label = false },
         });
 
-        var dataset = Read(data, "Label", SequenceLabelKind.BinaryClassification, inputSize: 1);
+        var dataset = Read(data, "Label", SequenceTask.BinaryClassification, inputSize: 1);
 
         Assert.Equal(new[] { 1f, 0f }, new[] { dataset.GetTarget(0), dataset.GetTarget(1) });
         Assert.Equal(2, dataset.NumberOfClasses);
@@ -122,7 +122,7 @@ public class SequenceColumnReaderTests
             new SparseRow { Features = new VBuffer<float>(6, 2, [5f, 7f], [1, 4]), Label = 1f },
         });
 
-        var dataset = Read(data, "Label", SequenceLabelKind.Regression, inputSize: 3);
+        var dataset = Read(data, "Label", SequenceTask.Regression, inputSize: 3);
 
         Assert.Equal(new float[] { 0, 5, 0, 0, 7, 0 }, dataset.GetFeatures(0).ToArray());
     }
@@ -138,7 +138,7 @@ public class SequenceColumnReaderTests
             new VariableRow { Features = new float[badLength], Label = 1f },
         });
 
-        var exception = Assert.Throws<InvalidOperationException>(() => Read(data, "Label", SequenceLabelKind.Regression, inputSize: 2));
+        var exception = Assert.Throws<InvalidOperationException>(() => Read(data, "Label", SequenceTask.Regression, inputSize: 2));
 
         Assert.Contains($"Row 1 of feature column 'Features' holds {badLength} values", exception.Message);
         Assert.Contains("multiple of InputSize 2", exception.Message);
@@ -150,7 +150,7 @@ public class SequenceColumnReaderTests
         var fixedData = Context.Data.LoadFromEnumerable(new[] { new FixedRow { Features = new float[6], Label = 1 } });
         var booleanData = Context.Data.LoadFromEnumerable(new[] { new BooleanRow { Features = [1], Label = true } });
         var features = SequenceSchemaChecks.CheckFeatureColumn(fixedData.Schema, "Features", inputSize: 2);
-        var label = SequenceSchemaChecks.CheckLabelColumn(fixedData.Schema, "Label", SequenceLabelKind.MulticlassClassification);
+        var label = SequenceSchemaChecks.CheckLabelColumn(fixedData.Schema, "Label", SequenceTask.MulticlassClassification);
 
         var exception = Assert.Throws<ArgumentOutOfRangeException>(() => SequenceColumnReader.Read(booleanData, features, label));
 

@@ -11,7 +11,7 @@ public class SequenceDatasetTests
         var dataset = SequenceDataset.CreateMulticlass(2, 3, [[1, 2], [3, 4, 5, 6]], [2, 0]);
 
         Assert.Equal(2, dataset.Count);
-        Assert.Equal(SequenceLabelKind.MulticlassClassification, dataset.LabelKind);
+        Assert.Equal(SequenceTask.MulticlassClassification, dataset.LabelKind);
         Assert.Equal(new float[] { 3, 4, 5, 6 }, dataset.GetFeatures(1).ToArray());
         Assert.Equal(2, dataset.GetSequenceLength(1));
         Assert.Equal(2L, dataset.GetClassIndex(0));

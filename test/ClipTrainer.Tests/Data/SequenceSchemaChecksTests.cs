@@ -93,7 +93,7 @@ public class SequenceSchemaChecksTests
     [Fact]
     public void CheckLabelColumn_KeyForMulticlass_ReturnsKeyCountAsClasses()
     {
-        var info = SequenceSchemaChecks.CheckLabelColumn(Schema, nameof(SchemaRow.Key), SequenceLabelKind.MulticlassClassification);
+        var info = SequenceSchemaChecks.CheckLabelColumn(Schema, nameof(SchemaRow.Key), SequenceTask.MulticlassClassification);
 
         Assert.Equal(5, info.NumberOfClasses);
         Assert.Equal(5, info.OutputSize);
@@ -101,9 +101,9 @@ public class SequenceSchemaChecksTests
     }
 
     [Theory]
-    [InlineData(nameof(SchemaRow.Boolean), SequenceLabelKind.BinaryClassification, 2)]
-    [InlineData(nameof(SchemaRow.Single), SequenceLabelKind.Regression, 0)]
-    public void CheckLabelColumn_MatchingScalar_IsAcceptedWithOneOutput(string column, SequenceLabelKind kind, int classes)
+    [InlineData(nameof(SchemaRow.Boolean), SequenceTask.BinaryClassification, 2)]
+    [InlineData(nameof(SchemaRow.Single), SequenceTask.Regression, 0)]
+    public void CheckLabelColumn_MatchingScalar_IsAcceptedWithOneOutput(string column, SequenceTask kind, int classes)
     {
         var info = SequenceSchemaChecks.CheckLabelColumn(Schema, column, kind);
 
@@ -113,13 +113,13 @@ public class SequenceSchemaChecksTests
     }
 
     [Theory]
-    [InlineData("Label", SequenceLabelKind.MulticlassClassification, "Column 'Label' not found")]
-    [InlineData(nameof(SchemaRow.Single), SequenceLabelKind.MulticlassClassification, "Schema mismatch for label column 'Single': expected Key type, got Single")]
-    [InlineData(nameof(SchemaRow.Text), SequenceLabelKind.MulticlassClassification, "expected Key type, got String")]
-    [InlineData(nameof(SchemaRow.Single), SequenceLabelKind.BinaryClassification, "Schema mismatch for label column 'Single': expected Boolean, got Single")]
-    [InlineData(nameof(SchemaRow.Double), SequenceLabelKind.Regression, "Schema mismatch for label column 'Double': expected Single, got Double")]
-    [InlineData(nameof(SchemaRow.Key), SequenceLabelKind.Regression, "expected Single, got Key<UInt32, 0-4>")]
-    public void CheckLabelColumn_MissingOrWrongType_ThrowsNamingColumn(string column, SequenceLabelKind kind, string fragment)
+    [InlineData("Label", SequenceTask.MulticlassClassification, "Column 'Label' not found")]
+    [InlineData(nameof(SchemaRow.Single), SequenceTask.MulticlassClassification, "Schema mismatch for label column 'Single': expected Key type, got Single")]
+    [InlineData(nameof(SchemaRow.Text), SequenceTask.MulticlassClassification, "expected Key type, got String")]
+    [InlineData(nameof(SchemaRow.Single), SequenceTask.BinaryClassification, "Schema mismatch for label column 'Single': expected Boolean, got Single")]
+    [InlineData(nameof(SchemaRow.Double), SequenceTask.Regression, "Schema mismatch for label column 'Double': expected Single, got Double")]
+    [InlineData(nameof(SchemaRow.Key), SequenceTask.Regression, "expected Single, got Key<UInt32, 0-4>")]
+    public void CheckLabelColumn_MissingOrWrongType_ThrowsNamingColumn(string column, SequenceTask kind, string fragment)
     {
         var exception = Assert.Throws<ArgumentOutOfRangeException>(() => SequenceSchemaChecks.CheckLabelColumn(Schema, column, kind));
 
@@ -148,21 +148,21 @@ public class SequenceSchemaChecksTests
     }
 
     [Theory]
-    [InlineData(nameof(SchemaRow.Key), SequenceLabelKind.MulticlassClassification)]
-    [InlineData(nameof(SchemaRow.Boolean), SequenceLabelKind.BinaryClassification)]
-    [InlineData(nameof(SchemaRow.Single), SequenceLabelKind.Regression)]
-    public void CheckLabelColumnShape_MatchingType_IsAccepted(string column, SequenceLabelKind kind)
+    [InlineData(nameof(SchemaRow.Key), SequenceTask.MulticlassClassification)]
+    [InlineData(nameof(SchemaRow.Boolean), SequenceTask.BinaryClassification)]
+    [InlineData(nameof(SchemaRow.Single), SequenceTask.Regression)]
+    public void CheckLabelColumnShape_MatchingType_IsAccepted(string column, SequenceTask kind)
     {
         SequenceSchemaChecks.CheckLabelColumn(Shape, column, kind);
     }
 
     [Theory]
-    [InlineData("Label", SequenceLabelKind.Regression, "Column 'Label' not found")]
-    [InlineData(nameof(SchemaRow.Single), SequenceLabelKind.MulticlassClassification, "Schema mismatch for label column 'Single': expected Key type, got Single")]
-    [InlineData(nameof(SchemaRow.Key), SequenceLabelKind.Regression, "expected Single, got Key<UInt32>")]
-    [InlineData(nameof(SchemaRow.Fixed), SequenceLabelKind.Regression, "expected Single, got Vector<Single>")]
-    [InlineData(nameof(SchemaRow.Double), SequenceLabelKind.BinaryClassification, "expected Boolean, got Double")]
-    public void CheckLabelColumnShape_MissingOrWrongType_ThrowsNamingColumn(string column, SequenceLabelKind kind, string fragment)
+    [InlineData("Label", SequenceTask.Regression, "Column 'Label' not found")]
+    [InlineData(nameof(SchemaRow.Single), SequenceTask.MulticlassClassification, "Schema mismatch for label column 'Single': expected Key type, got Single")]
+    [InlineData(nameof(SchemaRow.Key), SequenceTask.Regression, "expected Single, got Key<UInt32>")]
+    [InlineData(nameof(SchemaRow.Fixed), SequenceTask.Regression, "expected Single, got Vector<Single>")]
+    [InlineData(nameof(SchemaRow.Double), SequenceTask.BinaryClassification, "expected Boolean, got Double")]
+    public void CheckLabelColumnShape_MissingOrWrongType_ThrowsNamingColumn(string column, SequenceTask kind, string fragment)
     {
         var exception = Assert.Throws<ArgumentOutOfRangeException>(() => SequenceSchemaChecks.CheckLabelColumn(Shape, column, kind));
 

@@ -1,9 +1,9 @@
 namespace ClipTrainer.Data;
 
 /// <summary>
-/// The prediction task a label column serves, which fixes the column type it must have and the tensor its values become.
+/// The prediction task: it fixes the label column's type, the model's head, the loss and the output columns.
 /// </summary>
-public enum SequenceLabelKind
+public enum SequenceTask
 {
     /// <summary>
     /// Multiclass classification: a key-typed label (as <c>MapValueToKey</c> makes it) with a known number of values;
