@@ -1,0 +1,60 @@
+using static TorchSharp.torch;
+
+namespace ClipTrainer.Data;
+
+/// <summary>
+/// One training batch as tensors: zero-padded features, lengths and labels, plus the dataset rows they came from.
+/// </summary>
+/// <remarks>
+/// Ownership: the batch owns its three tensors and <see cref="Dispose"/> releases them. Like every TorchSharp tensor
+/// they are also registered with the dispose scope that was current on the thread when the batch was made, so the usual
+/// pattern is one scope per training step (<c>using var scope = torch.NewDisposeScope(); using var batch = …;</c>);
+/// disposing both the batch and the scope is safe. Move a tensor out of the scope on purpose if it must outlive it.
+/// </remarks>
+public sealed class SequenceBatch : IDisposable
+{
+    internal SequenceBatch(Tensor features, Tensor lengths, Tensor labels, int[] rowIndices)
+    {
+        Features = features;
+        Lengths = lengths;
+        Labels = labels;
+        RowIndices = rowIndices;
+    }
+
+    /// <summary>
+    /// Gets the features: float32 <c>[Count, T, InputSize]</c>, where T is the longest row's length in this batch;
+    /// steps past a row's length are 0.
+    /// </summary>
+    public Tensor Features { get; }
+
+    /// <summary>
+    /// Gets each row's number of valid time steps: int64 <c>[Count]</c>, each in [1, T].
+    /// </summary>
+    public Tensor Lengths { get; }
+
+    /// <summary>
+    /// Gets the labels <c>[Count]</c>: int64 class indices for multiclass classification; float32 targets (0/1 for binary
+    /// classification, values for regression) otherwise.
+    /// </summary>
+    public Tensor Labels { get; }
+
+    /// <summary>
+    /// Gets the dataset row index of each batch row, in batch order.
+    /// </summary>
+    public IReadOnlyList<int> RowIndices { get; }
+
+    /// <summary>
+    /// Gets the number of rows in the batch.
+    /// </summary>
+    public int Count => RowIndices.Count;
+
+    /// <summary>
+    /// Releases the three tensors. Safe to call more than once.
+    /// </summary>
+    public void Dispose()
+    {
+        Features.Dispose();
+        Lengths.Dispose();
+        Labels.Dispose();
+    }
+}

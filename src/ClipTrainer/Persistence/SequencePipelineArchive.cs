@@ -1,0 +1,176 @@
+using System.IO.Compression;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using ClipTrainer.Modeling;
+using ClipTrainer.Scoring;
+using ClipTrainer.Training;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+
+namespace ClipTrainer.Persistence;
+
+/// <summary>
+/// Saves and loads a whole fitted pipeline that holds ClipTrainer transformers, in one file. ML.NET's
+/// <c>mlContext.Model.Save</c> cannot store external transformers (its save context and loader registry are not
+/// public), so the archive holds each run of consecutive ML.NET transformers saved by <c>mlContext.Model.Save</c>
+/// in its own entry, and for each <see cref="SequenceTransformer"/> its weights (TorchSharp format) and a JSON spec,
+/// listed in order by a versioned manifest.
+/// </summary>
+public static class SequencePipelineArchive
+{
+    /// <summary>The format name written into every archive's manifest.</summary>
+    public const string FormatName = "ClipTrainer.SequencePipeline";
+
+    /// <summary>The version this build writes and reads.</summary>
+    public const int FormatVersion = 1;
+
+    private const string ManifestEntry = "manifest.json";
+    private const string InputSchemaEntry = "input-schema.mlnet";
+    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true, Converters = { new JsonStringEnumConverter() } };
+
+    /// <summary>Saves <paramref name="model"/> (a transformer or a chain, nested chains flattened) to <paramref name="path"/>.</summary>
+    /// <param name="mlContext">The context whose <c>Model.Save</c> writes the ML.NET parts.</param>
+    /// <param name="model">The fitted pipeline.</param>
+    /// <param name="inputSchema">The schema of the data the pipeline takes.</param>
+    /// <param name="path">The file to create or overwrite.</param>
+    /// <exception cref="ArgumentNullException">An argument is null.</exception>
+    /// <exception cref="NotSupportedException">An ML.NET transformer in the pipeline cannot be saved by ML.NET.</exception>
+    public static void Save(MLContext mlContext, ITransformer model, DataViewSchema inputSchema, string path)
+    {
+        ArgumentNullException.ThrowIfNull(mlContext);
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(inputSchema);
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+
+        string temporary = path + ".tmp";
+        using (var file = File.Create(temporary))
+        using (var zip = new ZipArchive(file, ZipArchiveMode.Create))
+        {
+            // An empty ML.NET chain keeps the pipeline's input schema, whatever the first stage is.
+            WriteEntry(zip, InputSchemaEntry, s => mlContext.Model.Save(new TransformerChain<ITransformer>(), inputSchema, s));
+            var stages = new List<ArchiveStage>();
+            var schema = inputSchema;
+            var run = new List<ITransformer>();
+            foreach (var transformer in Flatten(model).Append(null))
+            {
+                if (transformer is not SequenceTransformer and not null) { run.Add(transformer); continue; }
+                if (run.Count > 0)
+                {
+                    var chain = new TransformerChain<ITransformer>(run.ToArray());
+                    string entry = $"stages/{stages.Count}.mlnet";
+                    var runInput = schema;
+                    WriteEntry(zip, entry, s => mlContext.Model.Save(chain, runInput, s));
+                    stages.Add(new ArchiveStage("mlnet", entry));
+                    schema = chain.GetOutputSchema(schema);
+                    run.Clear();
+                }
+                if (transformer is SequenceTransformer sequence)
+                {
+                    string prefix = $"stages/{stages.Count}";
+                    WriteEntry(zip, prefix + ".json", s => JsonSerializer.Serialize(s, Spec(sequence, schema), Json));
+                    WriteEntry(zip, prefix + ".weights", s => sequence.Model.Network.save(new BinaryWriter(s)));
+                    stages.Add(new ArchiveStage("sequence", prefix));
+                    schema = sequence.GetOutputSchema(schema);
+                }
+            }
+            WriteEntry(zip, ManifestEntry, s => JsonSerializer.Serialize(s, new ArchiveManifest(FormatName, FormatVersion, stages.ToArray()), Json));
+        }
+        File.Move(temporary, path, overwrite: true);
+    }
+
+    /// <summary>Loads a pipeline saved by <see cref="Save"/> into <paramref name="mlContext"/>.</summary>
+    /// <param name="mlContext">The context to load the ML.NET parts into.</param>
+    /// <param name="path">The archive.</param>
+    /// <param name="inputSchema">The schema of the data the pipeline takes, as saved.</param>
+    /// <returns>The pipeline as one chain, in the saved order.</returns>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="InvalidDataException">The file is not a ClipTrainer pipeline archive, is damaged, or has another format version.</exception>
+    public static TransformerChain<ITransformer> Load(MLContext mlContext, string path, out DataViewSchema inputSchema)
+    {
+        ArgumentNullException.ThrowIfNull(mlContext);
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        if (!File.Exists(path)) throw new FileNotFoundException($"No pipeline archive at '{path}'.", path);
+        try
+        {
+            using var zip = ZipFile.OpenRead(path);
+            var manifest = ReadEntry(zip, ManifestEntry, s => JsonSerializer.Deserialize<ArchiveManifest>(s, Json))
+                ?? throw new InvalidDataException("The manifest is empty.");
+            if (manifest.Format != FormatName)
+                throw new InvalidDataException($"The manifest names format '{manifest.Format}', not '{FormatName}'.");
+            if (manifest.Version != FormatVersion)
+                throw new InvalidDataException($"The archive has format version {manifest.Version}; this build reads version {FormatVersion}.");
+
+            var schema = ReadEntry(zip, InputSchemaEntry, s => { mlContext.Model.Load(s, out var saved); return saved; });
+            inputSchema = schema;
+            var transformers = new List<ITransformer>();
+            foreach (var stage in manifest.Stages)
+            {
+                ITransformer loaded = stage.Kind switch
+                {
+                    "mlnet" => ReadEntry(zip, stage.Entry, s => mlContext.Model.Load(s, out _)),
+                    "sequence" => LoadSequence(zip, stage.Entry),
+                    _ => throw new InvalidDataException($"Unknown stage kind '{stage.Kind}'."),
+                };
+                transformers.Add(loaded);
+                schema = loaded.GetOutputSchema(schema);
+            }
+            return new TransformerChain<ITransformer>(transformers.ToArray());
+        }
+        catch (Exception e) when (e is InvalidDataException or JsonException or KeyNotFoundException or EndOfStreamException or FormatException or InvalidOperationException)
+        {
+            throw new InvalidDataException($"'{path}' is not a readable ClipTrainer pipeline archive: {e.Message}", e);
+        }
+    }
+
+    private static IEnumerable<ITransformer> Flatten(ITransformer transformer) =>
+        transformer is IEnumerable<ITransformer> chain ? chain.SelectMany(Flatten) : [transformer];
+
+    private static SequenceStageSpec Spec(SequenceTransformer sequence, DataViewSchema schema)
+    {
+        var outputs = sequence.Outputs;
+        var history = sequence.History;
+        return new SequenceStageSpec(sequence.Task, sequence.FeatureColumnName, (sequence.FeatureColumnType as VectorDataViewType)?.Size ?? 0,
+            sequence.Model.SequenceLength, SequenceModelSpec.From(sequence.Model.Options), outputs.ScoreColumnName,
+            outputs.PredictedLabelColumnName, outputs.ClassCount, outputs.KeyValues?.TypeName, outputs.KeyValues?.Values,
+            sequence.Device, history.ValidationMetricName, history.BestEpoch, history.StoppedEarly, history.Epochs.ToArray());
+    }
+
+    private static SequenceTransformer LoadSequence(ZipArchive zip, string prefix)
+    {
+        var spec = ReadEntry(zip, prefix + ".json", s => JsonSerializer.Deserialize<SequenceStageSpec>(s, Json))
+            ?? throw new InvalidDataException($"The spec of stage '{prefix}' is empty.");
+        var network = new SequenceModel(spec.Model.ToOptions());
+        try
+        {
+            ReadEntry(zip, prefix + ".weights", s => network.load(new BinaryReader(s)));
+            network.eval();
+            var keyValues = spec.KeyValueType is null ? null : LabelKeyValues.Create(spec.KeyValueType, spec.KeyValues ?? []);
+            var outputs = new OutputColumns(spec.Task, spec.ScoreColumnName, spec.PredictedLabelColumnName, spec.ClassCount, keyValues);
+            var history = new TrainingHistory(spec.History, spec.BestEpoch, spec.ValidationMetricName, spec.StoppedEarly);
+            var featureType = new VectorDataViewType(NumberDataViewType.Single, spec.FeatureVectorSize);
+            return new SequenceTransformer(spec.Task, new SequenceModelParameters(network, spec.SequenceLength), spec.FeatureColumnName,
+                featureType, outputs, history, spec.Device);
+        }
+        catch
+        {
+            network.Dispose();
+            throw;
+        }
+    }
+
+    private static void WriteEntry(ZipArchive zip, string name, Action<Stream> write)
+    {
+        using var stream = zip.CreateEntry(name, CompressionLevel.Fastest).Open();
+        write(stream);
+    }
+
+    private static T ReadEntry<T>(ZipArchive zip, string name, Func<Stream, T> read)
+    {
+        var entry = zip.GetEntry(name) ?? throw new InvalidDataException($"The entry '{name}' is missing.");
+        // ML.NET and TorchSharp readers seek: give them a seekable copy.
+        using var buffer = new MemoryStream();
+        using (var stream = entry.Open()) stream.CopyTo(buffer);
+        buffer.Position = 0;
+        return read(buffer);
+    }
+}

@@ -1,0 +1,56 @@
+using ClipTrainer.Data;
+using ClipTrainer.Modeling;
+using ClipTrainer.Training;
+
+namespace ClipTrainer.Persistence;
+
+/// <summary>The JSON description of one <see cref="SequenceTransformer"/> inside a pipeline archive (its weights are a separate entry).</summary>
+internal sealed record SequenceStageSpec(
+    SequenceTask Task,
+    string FeatureColumnName,
+    int FeatureVectorSize,
+    int? SequenceLength,
+    SequenceModelSpec Model,
+    string ScoreColumnName,
+    string PredictedLabelColumnName,
+    int ClassCount,
+    string? KeyValueType,
+    string[]? KeyValues,
+    ComputeDevice Device,
+    string ValidationMetricName,
+    int BestEpoch,
+    bool StoppedEarly,
+    EpochRecord[] History);
+
+/// <summary>The architecture fields of <see cref="SequenceModelOptions"/>, as stored.</summary>
+internal sealed record SequenceModelSpec(
+    RecurrentCellType CellType,
+    int InputSize,
+    int HiddenSize,
+    int NumberOfLayers,
+    bool Bidirectional,
+    double Dropout,
+    SequencePooling Pooling,
+    int OutputSize)
+{
+    public static SequenceModelSpec From(SequenceModelOptions options) => new(options.CellType, options.InputSize,
+        options.HiddenSize, options.NumberOfLayers, options.Bidirectional, options.Dropout, options.Pooling, options.OutputSize);
+
+    public SequenceModelOptions ToOptions() => new()
+    {
+        CellType = CellType,
+        InputSize = InputSize,
+        HiddenSize = HiddenSize,
+        NumberOfLayers = NumberOfLayers,
+        Bidirectional = Bidirectional,
+        Dropout = Dropout,
+        Pooling = Pooling,
+        OutputSize = OutputSize,
+    };
+}
+
+/// <summary>The archive's table of contents: format, version, and the stages in order.</summary>
+internal sealed record ArchiveManifest(string Format, int Version, ArchiveStage[] Stages);
+
+/// <summary>One stage: a run of ML.NET transformers ("mlnet") or one ClipTrainer transformer ("sequence").</summary>
+internal sealed record ArchiveStage(string Kind, string Entry);

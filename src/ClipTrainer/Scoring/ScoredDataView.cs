@@ -1,0 +1,109 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+
+namespace ClipTrainer.Scoring;
+
+/// <summary>
+/// The lazily scored view that <c>SequenceTransformer.Transform</c> returns: the input's columns plus the model's.
+/// Cursors score <see cref="SequenceScorer.BlockSize"/> rows per forward pass.
+/// </summary>
+internal sealed class ScoredDataView : IDataView
+{
+    private readonly IDataView _input;
+    private readonly SequenceScorer _scorer;
+    private readonly OutputColumns _outputs;
+    private readonly string _featureColumnName;
+
+    public ScoredDataView(IDataView input, DataViewSchema schema, SequenceScorer scorer, OutputColumns outputs, string featureColumnName)
+    {
+        _input = input;
+        Schema = schema;
+        _scorer = scorer;
+        _outputs = outputs;
+        _featureColumnName = featureColumnName;
+    }
+
+    public bool CanShuffle => false;
+
+    public DataViewSchema Schema { get; }
+
+    public long? GetRowCount() => _input.GetRowCount();
+
+    public DataViewRowCursor GetRowCursor(IEnumerable<DataViewSchema.Column> columnsNeeded, Random? rand = null)
+    {
+        var needed = columnsNeeded.ToList();
+        var inputColumns = ScoredColumns.Dependencies(needed, _input.Schema, _featureColumnName);
+        bool scoring = needed.Any(c => c.Index >= _input.Schema.Count);
+        // A second cursor over the same rows reads features ahead, so rows can be scored in blocks while the main
+        // cursor still serves the pass-through columns of the current row.
+        var lookahead = scoring ? _input.GetRowCursor([_input.Schema[_featureColumnName]]) : null;
+        return new Cursor(this, _input.GetRowCursor(inputColumns), lookahead, needed.Select(c => c.Index).ToHashSet());
+    }
+
+    public DataViewRowCursor[] GetRowCursorSet(IEnumerable<DataViewSchema.Column> columnsNeeded, int n, Random? rand = null) =>
+        [GetRowCursor(columnsNeeded, rand)];
+
+    private sealed class Cursor : DataViewRowCursor
+    {
+        private readonly ScoredDataView _parent;
+        private readonly DataViewRowCursor _main;
+        private readonly DataViewRowCursor? _lookahead;
+        private readonly ValueGetter<VBuffer<float>>? _features;
+        private readonly HashSet<int> _active;
+        private float[][] _block = [];
+        private int _next;
+        private float[] _current = [];
+
+        public Cursor(ScoredDataView parent, DataViewRowCursor main, DataViewRowCursor? lookahead, HashSet<int> active)
+        {
+            _parent = parent;
+            _main = main;
+            _lookahead = lookahead;
+            _features = lookahead?.GetGetter<VBuffer<float>>(parent._input.Schema[parent._featureColumnName]);
+            _active = active;
+        }
+
+        public override DataViewSchema Schema => _parent.Schema;
+        public override long Position => _main.Position;
+        public override long Batch => _main.Batch;
+
+        public override bool MoveNext()
+        {
+            if (!_main.MoveNext()) return false;
+            if (_lookahead is null) return true;
+            if (_next == _block.Length) ScoreNextBlock();
+            _current = _block[_next++];
+            return true;
+        }
+
+        private void ScoreNextBlock()
+        {
+            var rows = new List<VBuffer<float>>(SequenceScorer.BlockSize);
+            while (rows.Count < SequenceScorer.BlockSize && _lookahead!.MoveNext())
+            {
+                VBuffer<float> row = default;
+                _features!(ref row);
+                rows.Add(row); // the getter allocates a fresh buffer for a default destination, so rows do not alias
+            }
+            _block = _parent._scorer.Score(rows);
+            _next = 0;
+        }
+
+        public override ValueGetter<DataViewRowId> GetIdGetter() => _main.GetIdGetter();
+
+        public override bool IsColumnActive(DataViewSchema.Column column) => _active.Contains(column.Index);
+
+        public override ValueGetter<TValue> GetGetter<TValue>(DataViewSchema.Column column) =>
+            ScoredColumns.GetGetter<TValue>(column, _parent._input.Schema, _main, _parent._outputs, () => _current);
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+            {
+                _main.Dispose();
+                _lookahead?.Dispose();
+            }
+            base.Dispose(disposing);
+        }
+    }
+}

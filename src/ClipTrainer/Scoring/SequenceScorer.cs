@@ -1,0 +1,49 @@
+using ClipTrainer.Data;
+using ClipTrainer.Modeling;
+using ClipTrainer.Training;
+using Microsoft.ML.Data;
+using static TorchSharp.torch;
+
+namespace ClipTrainer.Scoring;
+
+/// <summary>Runs a fitted model on blocks of feature vectors and returns, per row, what the output columns read.</summary>
+internal sealed class SequenceScorer
+{
+    /// <summary>Rows scored per forward pass by <see cref="ScoredDataView"/>'s cursors.</summary>
+    public const int BlockSize = 256;
+
+    private readonly SequenceModel _network;
+    private readonly OutputColumns _outputs;
+    private readonly int _inputSize;
+    private readonly Device _device;
+    private readonly object _gate = new(); // one forward at a time: PredictionEngines on several threads share the module
+
+    public SequenceScorer(SequenceModel network, OutputColumns outputs, int inputSize, Device device)
+    {
+        _network = network;
+        _outputs = outputs;
+        _inputSize = inputSize;
+        _device = device;
+    }
+
+    /// <summary>Per row: softmax probabilities (multiclass) or the single raw output (binary logit, regression value).</summary>
+    public float[][] Score(IReadOnlyList<VBuffer<float>> rows)
+    {
+        if (rows.Count == 0) return [];
+        float[] flat;
+        lock (_gate)
+        {
+            using var scope = NewDisposeScope();
+            using var noGrad = no_grad();
+            _network.eval();
+            using var tensors = SequenceTensorFactory.Create(rows, _inputSize, _device);
+            var output = _network.forward(tensors.Features, tensors.Lengths);
+            if (_outputs.Task == SequenceTask.MulticlassClassification) output = nn.functional.softmax(output, -1);
+            flat = output.to(ScalarType.Float32).cpu().data<float>().ToArray();
+        }
+        int width = _outputs.ModelOutputSize;
+        var result = new float[rows.Count][];
+        for (int i = 0; i < rows.Count; i++) result[i] = flat.AsSpan(i * width, width).ToArray();
+        return result;
+    }
+}

@@ -1,0 +1,95 @@
+using ClipTrainer.Data;
+using ClipTrainer.Modeling;
+using ClipTrainer.Scoring;
+using ClipTrainer.Training;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+
+namespace ClipTrainer;
+
+/// <summary>
+/// The ClipTrainer estimator: trains a recurrent sequence model (RNN, LSTM or GRU) with gradient clipping on an
+/// <see cref="IDataView"/> and returns a <see cref="SequenceTransformer"/>. Create it through the catalogs:
+/// <c>mlContext.MulticlassClassification.Trainers.ClipTrainer(...)</c>, <c>BinaryClassification</c>, <c>Regression</c>.
+/// </summary>
+/// <remarks>
+/// <para><b>Input and output columns.</b> The feature column is a vector of <see cref="float"/> holding one sequence,
+/// time-major: a known-size vector of <c>SequenceLength × InputSize</c>, or a variable-size vector whose length is a
+/// multiple of <c>InputSize</c>. The label is a key (multiclass; use <c>MapValueToKey</c>), a Boolean (binary) or a
+/// Single (regression); rows with a missing label are skipped. Output: multiclass <c>Score</c> (vector of Single,
+/// softmax probabilities) and <c>PredictedLabel</c> (key, with the label's key values); binary <c>Score</c>,
+/// <c>Probability</c> and <c>PredictedLabel</c> (Boolean); regression <c>Score</c>.</para>
+/// <para><b>Trainer characteristics.</b> Machine learning task: multiclass, binary classification or regression.
+/// Normalization: not required, but recommended for features of very different scales. Caching: the training data is
+/// read once into memory. Needs TorchSharp's native libtorch (CPU build), which the package's build step makes
+/// loadable on older Linux distributions.</para>
+/// </remarks>
+public sealed class SequenceTrainer : IEstimator<SequenceTransformer>
+{
+    private readonly SequenceTask _task;
+    private readonly SequenceTrainerOptions _options;
+
+    /// <summary>Creates the estimator; the options are copied and checked now, before any data is read.</summary>
+    /// <exception cref="ArgumentNullException"><paramref name="options"/> is null.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">An option is out of range (the parameter name is the option's).</exception>
+    /// <exception cref="ArgumentException">Early stopping is on without a validation set.</exception>
+    internal SequenceTrainer(SequenceTask task, SequenceTrainerOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        _task = task;
+        _options = options.Clone();
+        _options.Validate();
+    }
+
+    /// <summary>Gets the task this estimator trains for.</summary>
+    public SequenceTask Task => _task;
+
+    /// <summary>Returns the schema shape after <see cref="Fit"/>: the input plus the output columns of the task.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">The feature or label column is missing or of the wrong type.</exception>
+    public SchemaShape GetOutputSchema(SchemaShape inputSchema)
+    {
+        ArgumentNullException.ThrowIfNull(inputSchema);
+        SequenceSchemaChecks.CheckFeatureColumn(inputSchema, _options.FeatureColumnName);
+        SequenceSchemaChecks.CheckLabelColumn(inputSchema, _options.LabelColumnName, _task);
+        LabelKeyValues? keyValues = null;
+        if (_task == SequenceTask.MulticlassClassification
+            && inputSchema.FirstOrDefault(c => c.Name == _options.LabelColumnName).Annotations?.FirstOrDefault(a => a.Name == AnnotationUtilsKinds.KeyValues) is { Name: not null } values)
+            keyValues = LabelKeyValues.Placeholder(values.ItemType);
+        var outputs = new OutputColumns(_task, _options.ScoreColumnName, _options.PredictionColumnName, classCount: 1, keyValues);
+        return SchemaShapeWorkaround.Append(inputSchema, outputs.Schema());
+    }
+
+    /// <summary>Reads <paramref name="input"/> (and the options' validation set), trains, and returns the fitted transformer.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">A column is missing, of the wrong type, or a vector of the wrong size.</exception>
+    /// <exception cref="ArgumentException">The data has no row with a label.</exception>
+    /// <exception cref="InvalidOperationException">Non-finite gradients under the Error policy, or an unavailable device.</exception>
+    public SequenceTransformer Fit(IDataView input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        var features = SequenceSchemaChecks.CheckFeatureColumn(input.Schema, _options.FeatureColumnName, _options.InputSize, _options.SequenceLength);
+        var label = SequenceSchemaChecks.CheckLabelColumn(input.Schema, _options.LabelColumnName, _task);
+        var training = SequenceColumnReader.Read(input, features, label);
+        SequenceDataset? validation = null;
+        if (_options.ValidationSet is { } validationSet)
+        {
+            var validationFeatures = SequenceSchemaChecks.CheckFeatureColumn(validationSet.Schema, _options.FeatureColumnName, _options.InputSize, _options.SequenceLength);
+            var validationLabel = SequenceSchemaChecks.CheckLabelColumn(validationSet.Schema, _options.LabelColumnName, _task);
+            validation = SequenceColumnReader.Read(validationSet, validationFeatures, validationLabel);
+        }
+
+        var network = SequenceModel.Create(_options.ToModelOptions(label.OutputSize), _options.Seed);
+        try
+        {
+            var history = SequenceTrainingLoop.Run(network, training, validation, _options.ToTrainingSettings(_task));
+            var keyValues = _task == SequenceTask.MulticlassClassification ? LabelKeyValues.FromColumn(input.Schema[label.Name]) : null;
+            var outputs = new OutputColumns(_task, _options.ScoreColumnName, _options.PredictionColumnName, label.NumberOfClasses, keyValues);
+            return new SequenceTransformer(_task, new SequenceModelParameters(network, _options.SequenceLength), features.Name,
+                input.Schema[features.Name].Type, outputs, history, _options.Device);
+        }
+        catch
+        {
+            network.Dispose();
+            throw;
+        }
+    }
+}

@@ -1,0 +1,11 @@
+namespace ClipTrainer;
+
+/// <summary>Defaults of the ClipTrainer catalog methods, in one place (both overloads use them).</summary>
+public static class SequenceTrainerDefaults
+{
+    /// <summary>The default label column name.</summary>
+    public const string LabelColumnName = "Label";
+
+    /// <summary>The default feature column name.</summary>
+    public const string FeatureColumnName = "Features";
+}

@@ -1,0 +1,93 @@
+using ClipTrainer.Data;
+using ClipTrainer.Persistence;
+using ClipTrainer.Scoring;
+using ClipTrainer.Training;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+
+namespace ClipTrainer;
+
+/// <summary>
+/// A fitted ClipTrainer sequence model, as an ML.NET transformer: it appends the score columns of its task to any data
+/// view with the feature column, scores in blocks in <see cref="Transform"/>, row by row through
+/// <c>PredictionEngine</c>, and keeps the <see cref="History"/> of its training.
+/// </summary>
+/// <remarks>
+/// Persist pipelines that hold it with <see cref="SequencePipelineArchive.Save"/>; ML.NET's <c>mlContext.Model.Save</c>
+/// cannot store external transformers (its save context is not public) and fails with a message that says so.
+/// </remarks>
+public sealed class SequenceTransformer : ISingleFeaturePredictionTransformer<SequenceModelParameters>, IDisposable
+{
+    private readonly SequenceScorer _scorer;
+
+    internal SequenceTransformer(SequenceTask task, SequenceModelParameters model, string featureColumnName, DataViewType featureColumnType,
+        OutputColumns outputs, TrainingHistory history, ComputeDevice device)
+    {
+        Task = task;
+        Model = model;
+        FeatureColumnName = featureColumnName;
+        FeatureColumnType = featureColumnType;
+        Outputs = outputs;
+        History = history;
+        Device = device;
+        _scorer = new SequenceScorer(model.Network, outputs, model.Options.InputSize, DeviceResolver.Resolve(device));
+    }
+
+    /// <summary>Gets the task the model was trained for.</summary>
+    public SequenceTask Task { get; }
+
+    /// <summary>Gets the trained network and its input shape.</summary>
+    public SequenceModelParameters Model { get; }
+
+    /// <summary>Gets the name of the feature column the model reads.</summary>
+    public string FeatureColumnName { get; }
+
+    /// <summary>Gets the type of the feature column at training time.</summary>
+    public DataViewType FeatureColumnType { get; }
+
+    /// <summary>Gets the per-epoch record of training: losses, validation metric, gradient norms, clipped fraction.</summary>
+    public TrainingHistory History { get; }
+
+    /// <summary>Gets the device the model scores on.</summary>
+    public ComputeDevice Device { get; }
+
+    /// <summary>Gets the names of the columns this transformer adds, in order.</summary>
+    public IReadOnlyList<string> OutputColumnNames => Outputs.Names;
+
+    internal OutputColumns Outputs { get; }
+
+    /// <summary>Always true: the model scores each row on its own.</summary>
+    public bool IsRowToRowMapper => true;
+
+    /// <summary>Returns <paramref name="inputSchema"/> with the output columns appended.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">The feature column is missing or of the wrong type or size.</exception>
+    public DataViewSchema GetOutputSchema(DataViewSchema inputSchema)
+    {
+        ArgumentNullException.ThrowIfNull(inputSchema);
+        SequenceSchemaChecks.CheckFeatureColumn(inputSchema, FeatureColumnName, Model.Options.InputSize, Model.SequenceLength);
+        return Outputs.Append(inputSchema);
+    }
+
+    /// <summary>Scores <paramref name="input"/> lazily: rows are scored in blocks as a cursor reaches them.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">The feature column is missing or of the wrong type or size.</exception>
+    public IDataView Transform(IDataView input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        return new ScoredDataView(input, GetOutputSchema(input.Schema), _scorer, Outputs, FeatureColumnName);
+    }
+
+    /// <summary>Returns a mapper that scores one row at a time (used by <c>PredictionEngine</c>).</summary>
+    /// <exception cref="ArgumentOutOfRangeException">The feature column is missing or of the wrong type or size.</exception>
+    public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema) =>
+        new SequenceRowMapper(inputSchema, GetOutputSchema(inputSchema), _scorer, Outputs, FeatureColumnName);
+
+    /// <summary>Not supported: ML.NET's model format cannot hold external transformers.</summary>
+    /// <exception cref="NotSupportedException">Always; use <see cref="SequencePipelineArchive.Save"/>.</exception>
+    void ICanSaveModel.Save(ModelSaveContext ctx) => throw new NotSupportedException(
+        "mlContext.Model.Save cannot store a ClipTrainer SequenceTransformer (ML.NET's save context and loader registry are not public). " +
+        "Save the fitted pipeline with ClipTrainer.Persistence.SequencePipelineArchive.Save(mlContext, model, inputSchema, path) " +
+        "and load it with SequencePipelineArchive.Load(mlContext, path, out inputSchema).");
+
+    /// <summary>Releases the network's tensors.</summary>
+    public void Dispose() => Model.Dispose();
+}

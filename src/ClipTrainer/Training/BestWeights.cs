@@ -1,0 +1,41 @@
+using ClipTrainer.Modeling;
+using static TorchSharp.torch;
+
+namespace ClipTrainer.Training;
+
+/// <summary>Keeps a copy of the weights of the epoch with the lowest validation loss, for early stopping.</summary>
+internal sealed class BestWeights(SequenceModel model) : IDisposable
+{
+    private Dictionary<string, Tensor>? _snapshot;
+    private double _bestLoss = double.PositiveInfinity;
+    private int _bestEpoch;
+
+    /// <summary>Records the epoch if its loss is the lowest so far; returns whether it was.</summary>
+    public bool Offer(int epoch, double validationLoss)
+    {
+        if (!(validationLoss < _bestLoss)) return false;
+        _bestLoss = validationLoss;
+        _bestEpoch = epoch;
+        DisposeSnapshot();
+        using var noGrad = no_grad();
+        _snapshot = model.state_dict().ToDictionary(p => p.Key, p => p.Value.detach().clone());
+        return true;
+    }
+
+    /// <summary>Loads the best weights back into the model and returns their epoch (the last epoch if none was offered).</summary>
+    public int Restore()
+    {
+        if (_snapshot is null) return 0;
+        model.load_state_dict(_snapshot);
+        return _bestEpoch;
+    }
+
+    public void Dispose() => DisposeSnapshot();
+
+    private void DisposeSnapshot()
+    {
+        if (_snapshot is null) return;
+        foreach (var tensor in _snapshot.Values) tensor.Dispose();
+        _snapshot = null;
+    }
+}

@@ -1,0 +1,35 @@
+namespace ClipTrainer.Training;
+
+/// <summary>The defaults of <see cref="TrainingSettings"/>, in one place, shared by the ML.NET trainer's options.</summary>
+public static class TrainingDefaults
+{
+    /// <summary>Default optimizer: Adam, the usual choice for recurrent networks.</summary>
+    public const OptimizerKind Optimizer = OptimizerKind.Adam;
+
+    /// <summary>Default base learning rate.</summary>
+    public const double LearningRate = 0.01;
+
+    /// <summary>Default momentum for SGD and RMSprop.</summary>
+    public const double Momentum = 0.9;
+
+    /// <summary>Default number of epochs (ML.NET's TorchSharp trainers use 100; sequence models here converge sooner).</summary>
+    public const int MaximumNumberOfEpochs = 10;
+
+    /// <summary>Default number of sequences per optimizer step (ML.NET's TorchSharp default).</summary>
+    public const int BatchSize = 32;
+
+    /// <summary>Default learning-rate schedule: constant, so that the learning rate a user sets is the one used.</summary>
+    public const LearningRateSchedule Schedule = LearningRateSchedule.Constant;
+
+    /// <summary>Default fraction of the steps spent warming up under <see cref="LearningRateSchedule.OneCycle"/> and <see cref="LearningRateSchedule.Cosine"/>.</summary>
+    public const double WarmupFraction = 0.1;
+
+    /// <summary>Default start ratio of the scheduled learning rate (ML.NET's TorchSharp default).</summary>
+    public const double StartLearningRateRatio = 0.1;
+
+    /// <summary>Default final ratio of the scheduled learning rate (ML.NET's TorchSharp default).</summary>
+    public const double FinalLearningRateRatio = 0.9;
+
+    /// <summary>Default seed of weights, dropout and shuffling.</summary>
+    public const int Seed = 1;
+}

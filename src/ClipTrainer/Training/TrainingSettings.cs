@@ -1,0 +1,123 @@
+using ClipTrainer.Data;
+using ClipTrainer.Clipping;
+
+namespace ClipTrainer.Training;
+
+/// <summary>
+/// Everything <see cref="SequenceTrainingLoop"/> needs besides the model and the data: task, optimizer, schedule,
+/// regularization, clipping, early stopping, seed, device and progress callbacks.
+/// </summary>
+public sealed class TrainingSettings
+{
+    /// <summary>Gets or sets the task, which picks the loss and the validation metric.</summary>
+    /// <value>Default: <see cref="SequenceTask.MulticlassClassification"/>.</value>
+    public SequenceTask Task { get; set; } = SequenceTask.MulticlassClassification;
+
+    /// <summary>Gets or sets the optimizer.</summary>
+    /// <value>Default: <see cref="OptimizerKind.Adam"/>.</value>
+    public OptimizerKind Optimizer { get; set; } = TrainingDefaults.Optimizer;
+
+    /// <summary>Gets or sets the base learning rate.</summary>
+    /// <value>Range: &gt; 0, finite. Default: 0.01.</value>
+    public double LearningRate { get; set; } = TrainingDefaults.LearningRate;
+
+    /// <summary>Gets or sets the momentum of <see cref="OptimizerKind.Sgd"/> and <see cref="OptimizerKind.RmsProp"/> (ignored by the Adam family).</summary>
+    /// <value>Range: [0, 1). Default: 0.9.</value>
+    public double Momentum { get; set; } = TrainingDefaults.Momentum;
+
+    /// <summary>Gets or sets the weight decay: decoupled under AdamW, an L2 term on the gradient otherwise.</summary>
+    /// <value>Range: ≥ 0, finite. Default: 0.</value>
+    public double WeightDecay { get; set; }
+
+    /// <summary>Gets or sets the L1 penalty: <c>L1Penalty × Σ|w|</c> over all parameters is added to the loss.</summary>
+    /// <value>Range: ≥ 0, finite. Default: 0.</value>
+    public double L1Penalty { get; set; }
+
+    /// <summary>Gets or sets the number of passes over the training data (fewer if early stopping ends the run).</summary>
+    /// <value>Range: &gt; 0. Default: 10.</value>
+    public int MaximumNumberOfEpochs { get; set; } = TrainingDefaults.MaximumNumberOfEpochs;
+
+    /// <summary>Gets or sets the number of sequences per optimizer step.</summary>
+    /// <value>Range: &gt; 0. Default: 32.</value>
+    public int BatchSize { get; set; } = TrainingDefaults.BatchSize;
+
+    /// <summary>Gets or sets whether the training rows are reshuffled (seeded) before every epoch.</summary>
+    /// <value>Default: <see langword="true"/>.</value>
+    public bool Shuffle { get; set; } = true;
+
+    /// <summary>Gets or sets the learning-rate schedule.</summary>
+    /// <value>Default: <see cref="LearningRateSchedule.Constant"/>.</value>
+    public LearningRateSchedule Schedule { get; set; } = TrainingDefaults.Schedule;
+
+    /// <summary>Gets or sets the fraction of all steps spent warming up (scheduled runs only).</summary>
+    /// <value>Range: [0, 1]. Default: 0.1.</value>
+    public double WarmupFraction { get; set; } = TrainingDefaults.WarmupFraction;
+
+    /// <summary>Gets or sets the learning rate at the first step as a fraction of <see cref="LearningRate"/> (scheduled runs only).</summary>
+    /// <value>Range: &gt; 0, finite. Default: 0.1.</value>
+    public double StartLearningRateRatio { get; set; } = TrainingDefaults.StartLearningRateRatio;
+
+    /// <summary>Gets or sets the learning rate at the last step as a fraction of <see cref="LearningRate"/> (scheduled runs only).</summary>
+    /// <value>Range: ≥ 0, finite. Default: 0.9.</value>
+    public double FinalLearningRateRatio { get; set; } = TrainingDefaults.FinalLearningRateRatio;
+
+    /// <summary>
+    /// Gets or sets how many epochs without a lower validation loss end training early, after which the weights of the
+    /// best epoch are restored; <see langword="null"/> turns early stopping off. Needs validation data.
+    /// </summary>
+    /// <value>Range: null or &gt; 0. Default: null (off).</value>
+    public int? EarlyStoppingPatience { get; set; }
+
+    /// <summary>Gets or sets the gradient-clipping options, applied after every backward pass.</summary>
+    /// <value>Default: global L2-norm clipping at 1.0 (see <see cref="GradientClippingOptions"/>).</value>
+    public GradientClippingOptions Clipping { get; set; } = new();
+
+    /// <summary>Gets or sets the seed of the weights, dropout and shuffling; the same seed gives the same run.</summary>
+    /// <value>Default: 1.</value>
+    public int Seed { get; set; } = TrainingDefaults.Seed;
+
+    /// <summary>Gets or sets the device.</summary>
+    /// <value>Default: <see cref="ComputeDevice.Cpu"/>.</value>
+    public ComputeDevice Device { get; set; } = ComputeDevice.Cpu;
+
+    /// <summary>Gets or sets a callback invoked synchronously, on the training thread, after every epoch.</summary>
+    /// <value>Default: null.</value>
+    public IProgress<EpochRecord>? EpochProgress { get; set; }
+
+    /// <summary>Gets or sets a callback invoked synchronously every <see cref="StepReportInterval"/> steps.</summary>
+    /// <value>Default: null.</value>
+    public IProgress<TrainingStepReport>? StepProgress { get; set; }
+
+    /// <summary>Gets or sets how many optimizer steps lie between two <see cref="StepProgress"/> reports (each costs one host sync).</summary>
+    /// <value>Range: &gt; 0. Default: 10.</value>
+    public int StepReportInterval { get; set; } = 10;
+
+    /// <summary>Checks every setting, clipping included, and throws on the first one out of range.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">A setting is out of its range; the parameter name is the setting's.</exception>
+    public void Validate()
+    {
+        Require(Enum.IsDefined(Task), Task, nameof(Task), "a defined SequenceTask");
+        Require(Enum.IsDefined(Optimizer), Optimizer, nameof(Optimizer), "a defined OptimizerKind");
+        Require(LearningRate > 0 && double.IsFinite(LearningRate), LearningRate, nameof(LearningRate), "a finite number > 0");
+        Require(Momentum >= 0 && Momentum < 1, Momentum, nameof(Momentum), "in [0, 1)");
+        Require(WeightDecay >= 0 && double.IsFinite(WeightDecay), WeightDecay, nameof(WeightDecay), "a finite number >= 0");
+        Require(L1Penalty >= 0 && double.IsFinite(L1Penalty), L1Penalty, nameof(L1Penalty), "a finite number >= 0");
+        Require(MaximumNumberOfEpochs > 0, MaximumNumberOfEpochs, nameof(MaximumNumberOfEpochs), "> 0");
+        Require(BatchSize > 0, BatchSize, nameof(BatchSize), "> 0");
+        Require(Enum.IsDefined(Schedule), Schedule, nameof(Schedule), "a defined LearningRateSchedule");
+        Require(WarmupFraction >= 0 && WarmupFraction <= 1, WarmupFraction, nameof(WarmupFraction), "in [0, 1]");
+        Require(StartLearningRateRatio > 0 && double.IsFinite(StartLearningRateRatio), StartLearningRateRatio, nameof(StartLearningRateRatio), "a finite number > 0");
+        Require(FinalLearningRateRatio >= 0 && double.IsFinite(FinalLearningRateRatio), FinalLearningRateRatio, nameof(FinalLearningRateRatio), "a finite number >= 0");
+        Require(EarlyStoppingPatience is null or > 0, EarlyStoppingPatience, nameof(EarlyStoppingPatience), "null (off) or > 0");
+        Require(Enum.IsDefined(Device), Device, nameof(Device), "a defined ComputeDevice");
+        Require(StepReportInterval > 0, StepReportInterval, nameof(StepReportInterval), "> 0");
+        ArgumentNullException.ThrowIfNull(Clipping, nameof(Clipping));
+        Clipping.Validate();
+    }
+
+    private static void Require(bool valid, object? value, string name, string expected)
+    {
+        if (!valid)
+            throw new ArgumentOutOfRangeException(name, value, $"{name} must be {expected}; got {value?.ToString() ?? "null"}.");
+    }
+}
