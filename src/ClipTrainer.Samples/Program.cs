@@ -4,9 +4,23 @@ using ClipTrainer.Samples;
 // With no scenario the default one runs; "--list" prints the names.
 var scenarios = new Dictionary<string, Action<string[]>>(StringComparer.OrdinalIgnoreCase)
 {
+    [SeedPipelineSample.Name] = SeedPipelineSample.Run,
+    [MulticlassSample.Name] = MulticlassSample.Run,
+    [BinarySample.Name] = BinarySample.Run,
+    [RegressionSample.Name] = RegressionSample.Run,
     [SeedSimpleRnnComparison.Name] = SeedSimpleRnnComparison.Run,
 };
-const string DefaultScenario = SeedSimpleRnnComparison.Name;
+// The default runs every scenario once, in order, with its default arguments.
+scenarios["all"] = _ =>
+{
+    foreach (var (scenario, runScenario) in scenarios.Where(s => s.Key != "all").ToList())
+    {
+        Console.WriteLine($"===== {scenario} =====");
+        runScenario([]);
+        Console.WriteLine();
+    }
+};
+const string DefaultScenario = "all";
 
 if (args is ["--list", ..])
 {
