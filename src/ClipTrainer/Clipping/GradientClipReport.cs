@@ -15,11 +15,13 @@ namespace ClipTrainer.Clipping;
 public sealed class GradientClipReport : IDisposable
 {
     private double? _totalNorm;
+    private bool? _wasClipped;
 
     internal GradientClipReport(
         Tensor totalNorm,
         double normType,
         IReadOnlyList<GradientClipStage> stages,
+        Tensor wasClipped,
         bool skipStep,
         long nonFiniteElementCount,
         IReadOnlyList<string> nonFiniteParameterNames)
@@ -27,6 +29,7 @@ public sealed class GradientClipReport : IDisposable
         TotalNormTensor = totalNorm;
         NormType = normType;
         Stages = stages;
+        WasClippedTensor = wasClipped;
         SkipStep = skipStep;
         NonFiniteElementCount = nonFiniteElementCount;
         NonFiniteParameterNames = nonFiniteParameterNames;
@@ -56,9 +59,12 @@ public sealed class GradientClipReport : IDisposable
     /// <summary>Gets what each rule did, in the order the rules ran (empty for <see cref="ClippingMode.None"/> or a skipped step).</summary>
     public IReadOnlyList<GradientClipStage> Stages { get; }
 
-    /// <summary>Gets whether any rule changed any gradient; read on first use (one synchronisation per stage).</summary>
+    /// <summary>Gets a 0-dimensional Boolean tensor telling whether any rule changed any gradient (no synchronisation).</summary>
+    public Tensor WasClippedTensor { get; }
+
+    /// <summary>Gets whether any rule changed any gradient; read on first use, then cached.</summary>
     /// <exception cref="ObjectDisposedException">The report was disposed before the value was read.</exception>
-    public bool WasClipped => Stages.Any(stage => stage.WasClipped);
+    public bool WasClipped => _wasClipped ??= HostRead.Boolean(WasClippedTensor);
 
     /// <summary>
     /// Gets the names of the groups of every stage, concatenated in stage order: <c>(global)</c> for a global-norm
@@ -92,6 +98,7 @@ public sealed class GradientClipReport : IDisposable
     public void Dispose()
     {
         TotalNormTensor.Dispose();
+        WasClippedTensor.Dispose();
         foreach (var stage in Stages)
         {
             stage.Dispose();

@@ -123,15 +123,19 @@ public sealed class GradientClipper
         }
 
         var stages = outcome.SkipStep ? [] : Rule.Apply(context);
+        var wasClipped = stages.Count == 0
+            ? zeros(Array.Empty<long>(), ScalarType.Bool, outcome.TotalNorm.device)
+            : stack(stages.Select(s => s.ClippedTensor.reshape(Array.Empty<long>())).ToArray()).any();
 
-        // The report outlives this scope on purpose: it owns the total norm and the stages' tensors.
+        // The report outlives this scope on purpose: it owns the total norm, the clipped flag and the stages' tensors.
         outcome.TotalNorm.MoveToOuterDisposeScope();
+        wasClipped.MoveToOuterDisposeScope();
         foreach (var stage in stages)
         {
             stage.MoveToOuterDisposeScope();
         }
 
-        return new GradientClipReport(outcome.TotalNorm, NormType, stages, outcome.SkipStep,
+        return new GradientClipReport(outcome.TotalNorm, NormType, stages, wasClipped, outcome.SkipStep,
             outcome.NonFiniteElementCount, outcome.NonFiniteParameterNames);
     }
 }

@@ -53,6 +53,7 @@ public sealed class GradientClipReportTests
         Assert.False(report.TotalNormTensor.IsInvalid);
         Assert.Equal(0, report.TotalNormTensor.dim());
         Assert.False(report.Stages[0].GroupNormsTensor.IsInvalid);
+        Assert.True(report.WasClippedTensor.item<bool>());
         Gradients.AssertClose(5.0, report.TotalNormTensor.item<double>(), 1e-7);
     }
 
