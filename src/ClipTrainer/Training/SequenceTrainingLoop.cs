@@ -97,7 +97,7 @@ public static class SequenceTrainingLoop
                 lossSum.add_(loss.detach().to(ScalarType.Float64));
                 normSum.add_(norm);
                 normMax.copy_(maximum(normMax, norm));
-                clippedSteps.add_(AnyClipped(report).to(ScalarType.Float64));
+                clippedSteps.add_(report.WasClippedTensor.to(ScalarType.Float64));
                 if (settings.StepProgress is not null && step % settings.StepReportInterval == 0)
                     settings.StepProgress.Report(new TrainingStepReport(epoch, step, stepsPerEpoch, loss.item<float>(), report.TotalNorm));
             }
@@ -157,9 +157,4 @@ public static class SequenceTrainingLoop
 
     private static Tensor L1Norm(IReadOnlyList<Parameter> parameters) =>
         stack(parameters.Select(p => p.abs().sum()).ToArray()).sum();
-
-    private static Tensor AnyClipped(GradientClipReport report) =>
-        report.Stages.Count == 0
-            ? zeros(1, dtype: ScalarType.Bool)
-            : stack(report.Stages.Select(s => s.ClippedTensor.reshape(-1).any()).ToArray()).any();
 }
