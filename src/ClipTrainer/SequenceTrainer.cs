@@ -74,6 +74,9 @@ public sealed class SequenceTrainer : IEstimator<SequenceTransformer>
         {
             var validationFeatures = SequenceSchemaChecks.CheckFeatureColumn(validationSet.Schema, _options.FeatureColumnName, _options.InputSize, _options.SequenceLength);
             var validationLabel = SequenceSchemaChecks.CheckLabelColumn(validationSet.Schema, _options.LabelColumnName, _task);
+            if (validationLabel.NumberOfClasses != label.NumberOfClasses)
+                throw new ArgumentOutOfRangeException(nameof(SequenceTrainerOptions.ValidationSet),
+                    $"The validation set's label column '{label.Name}' has {validationLabel.NumberOfClasses} classes but the training data's has {label.NumberOfClasses}; map both with the same MapValueToKey transformer.");
             validation = SequenceColumnReader.Read(validationSet, validationFeatures, validationLabel);
         }
 
