@@ -130,7 +130,7 @@ public static class SequencePipelineArchive
         var outputs = sequence.Outputs;
         var history = sequence.History;
         return new SequenceStageSpec(sequence.Task, sequence.FeatureColumnName, (sequence.FeatureColumnType as VectorDataViewType)?.Size ?? 0,
-            sequence.Model.SequenceLength, SequenceModelSpec.From(sequence.Model.Options), outputs.ScoreColumnName,
+            sequence.Model.SequenceLength, sequence.Model.Options, outputs.ScoreColumnName,
             outputs.PredictedLabelColumnName, outputs.ClassCount, outputs.KeyValues?.TypeName, outputs.KeyValues?.Values,
             sequence.Device, history.ValidationMetricName, history.BestEpoch, history.StoppedEarly, history.Epochs.ToArray());
     }
@@ -139,7 +139,7 @@ public static class SequencePipelineArchive
     {
         var spec = ReadEntry(zip, prefix + ".json", s => JsonSerializer.Deserialize<SequenceStageSpec>(s, Json))
             ?? throw new InvalidDataException($"The spec of stage '{prefix}' is empty.");
-        var network = new SequenceModel(spec.Model.ToOptions());
+        var network = new SequenceModel(spec.Model);
         try
         {
             ReadEntry(zip, prefix + ".weights", s => network.load(new BinaryReader(s)));

@@ -10,7 +10,7 @@ internal sealed record SequenceStageSpec(
     string FeatureColumnName,
     int FeatureVectorSize,
     int? SequenceLength,
-    SequenceModelSpec Model,
+    SequenceModelOptions Model,
     string ScoreColumnName,
     string PredictedLabelColumnName,
     int ClassCount,
@@ -21,33 +21,6 @@ internal sealed record SequenceStageSpec(
     int BestEpoch,
     bool StoppedEarly,
     EpochRecord[] History);
-
-/// <summary>The architecture fields of <see cref="SequenceModelOptions"/>, as stored.</summary>
-internal sealed record SequenceModelSpec(
-    RecurrentCellType CellType,
-    int InputSize,
-    int HiddenSize,
-    int NumberOfLayers,
-    bool Bidirectional,
-    double Dropout,
-    SequencePooling Pooling,
-    int OutputSize)
-{
-    public static SequenceModelSpec From(SequenceModelOptions options) => new(options.CellType, options.InputSize,
-        options.HiddenSize, options.NumberOfLayers, options.Bidirectional, options.Dropout, options.Pooling, options.OutputSize);
-
-    public SequenceModelOptions ToOptions() => new()
-    {
-        CellType = CellType,
-        InputSize = InputSize,
-        HiddenSize = HiddenSize,
-        NumberOfLayers = NumberOfLayers,
-        Bidirectional = Bidirectional,
-        Dropout = Dropout,
-        Pooling = Pooling,
-        OutputSize = OutputSize,
-    };
-}
 
 /// <summary>The archive's table of contents: format, version, and the stages in order.</summary>
 internal sealed record ArchiveManifest(string Format, int Version, ArchiveStage[] Stages);
