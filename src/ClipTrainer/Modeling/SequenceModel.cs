@@ -124,13 +124,14 @@ public sealed class SequenceModel : nn.Module<Tensor, Tensor?, Tensor>
 
         Tensor outputs;
         Tensor? validLengths = null;
-        if (lengths is null)
+        var (cpuLengths, shortest) = lengths is null ? (null, time) : CheckLengths(lengths, input.shape[0], time);
+        if (cpuLengths is null || shortest == time)
         {
+            // Every row is full length: packing would change nothing but cost a sort and two gathers.
             outputs = RunRecurrent(input);
         }
         else
         {
-            var cpuLengths = CheckLengths(lengths, input.shape[0], time);
             using var packed = RnnUtilities.pack_padded_sequence(input, cpuLengths, batch_first: true, enforce_sorted: false);
             using var packedOutputs = RunRecurrent(packed);
             (outputs, _) = RnnUtilities.pad_packed_sequence(packedOutputs, batch_first: true, padding_value: 0.0, total_length: time);
@@ -156,7 +157,7 @@ public sealed class SequenceModel : nn.Module<Tensor, Tensor?, Tensor>
         }
     }
 
-    private static Tensor CheckLengths(Tensor lengths, long batch, long time)
+    private static (Tensor CpuLengths, long Shortest) CheckLengths(Tensor lengths, long batch, long time)
     {
         if (lengths.dim() != 1 || lengths.shape[0] != batch)
         {
@@ -180,7 +181,7 @@ public sealed class SequenceModel : nn.Module<Tensor, Tensor?, Tensor>
                 nameof(lengths));
         }
 
-        return cpuLengths;
+        return (cpuLengths, shortest);
     }
 
     private Tensor RunRecurrent(Tensor input) => recurrent switch
