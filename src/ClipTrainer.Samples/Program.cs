@@ -9,6 +9,7 @@ var scenarios = new Dictionary<string, Action<string[]>>(StringComparer.OrdinalI
     [BinarySample.Name] = BinarySample.Run,
     [RegressionSample.Name] = RegressionSample.Run,
     [SeedSimpleRnnComparison.Name] = SeedSimpleRnnComparison.Run,
+    [ClippingOverheadBenchmark.Name] = ClippingOverheadBenchmark.Run,
 };
 // The default runs every scenario once, in order, with its default arguments.
 scenarios["all"] = _ =>

@@ -39,7 +39,7 @@ public sealed class GlobalNormClippingRule : IGradientClippingRule
         ArgumentNullException.ThrowIfNull(context);
         var total = GradientNorms.Combine(context.TensorNorms(NormType), NormType);
         var coefficient = GradientNorms.ClipWithNorm(context.Gradients, total, Threshold);
-        context.MarkModified();
+        context.MarkScaled(coefficient);
         return [new GradientClipStage(Name, [GroupName], total.reshape(1), coefficient.reshape(1), coefficient.lt(1.0))];
     }
 }

@@ -61,4 +61,20 @@ public sealed class GradientClipContext
 
     /// <summary>Tells the context that the gradients changed, so that norms are computed afresh on the next request.</summary>
     public void MarkModified() => _cachedNorms = null;
+
+    /// <summary>
+    /// Tells the context that every gradient was multiplied by the same coefficient c ≥ 0 (a 0-dimensional tensor):
+    /// cached norms are scaled, since ‖c·g‖ₚ = c·‖g‖ₚ, instead of being computed again from the gradients. A chained
+    /// rule after a global one (global-then-local) thus measures the gradients once per call, not twice.
+    /// </summary>
+    /// <param name="coefficient">The coefficient that was applied to every gradient.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="coefficient"/> is null.</exception>
+    public void MarkScaled(Tensor coefficient)
+    {
+        ArgumentNullException.ThrowIfNull(coefficient);
+        if (_cachedNorms is not null)
+        {
+            _cachedNorms = _cachedNorms * coefficient.to(_cachedNorms.dtype, _cachedNorms.device);
+        }
+    }
 }
