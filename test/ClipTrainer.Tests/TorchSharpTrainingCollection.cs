@@ -1,0 +1,20 @@
+using Xunit;
+
+namespace ClipTrainer.Tests;
+
+/// <summary>
+/// The collection of every test class that trains or scores through the ML.NET trainer. Its tests run one at a time
+/// and after the parallel part of the run: training seeds TorchSharp's global generator (dropout draws from it), and
+/// libtorch's intra-op threads on two shared cores would fight (the fixture pins them to one; the models are tiny).
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class TorchSharpTrainingCollection : ICollectionFixture<SingleThreadedTorch>
+{
+    public const string Name = "TorchSharp training";
+}
+
+/// <summary>Runs libtorch's intra-op work on one thread: tiny models gain nothing from more, and it avoids oversubscription.</summary>
+public sealed class SingleThreadedTorch
+{
+    public SingleThreadedTorch() => TorchSharp.torch.set_num_threads(1);
+}
