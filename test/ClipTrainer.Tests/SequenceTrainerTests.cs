@@ -156,6 +156,45 @@ public class SequenceTrainerTests
         Assert.All(Column<ReadOnlyMemory<char>>(scored, "Class"), c => Assert.Contains(c.ToString(), ClassNames));
     }
 
+    [Fact]
+    public void GetOutputSchema_MulticlassWithSingleLabels_MatchesAndMapsBackToTheOriginalNumbers()
+    {
+        var mlContext = new MLContext(seed: 1);
+        var rows = Multiclass(90, seed: 1).Select(r => new NumericClassRow { Features = r.Features, Label = 10f * (1 + Array.IndexOf(ClassNames, r.Label)) }).ToList();
+        var data = mlContext.Data.LoadFromEnumerable(rows);
+        var options = SmallOptions();
+        options.MaxEpoch = 1;
+        var pipeline = mlContext.Transforms.Conversion.MapValueToKey("Label")
+            .Append(mlContext.MulticlassClassification.Trainers.ClipTrainer(options))
+            .Append(mlContext.Transforms.Conversion.MapKeyToValue("PredictedLabel"));
+
+        var shape = pipeline.GetOutputSchema(ShapeOf<NumericClassRow>(mlContext));
+        var scored = pipeline.Fit(data).Transform(data);
+
+        AssertSameColumns(shape, scored.Schema);
+        Assert.Equal(NumberDataViewType.Single, scored.Schema["PredictedLabel"].Type);
+        Assert.All(Column<float>(scored, "PredictedLabel"), v => Assert.Contains(v, new[] { 10f, 20f, 30f }));
+    }
+
+    [Fact]
+    public void GetOutputSchema_MulticlassKeyLabelWithoutKeyValues_MatchesFittedTransformer()
+    {
+        var mlContext = new MLContext(seed: 1);
+        var rows = Multiclass(60, seed: 1).Select(r => new KeyLabelRow { Features = r.Features, Label = (uint)(1 + Array.IndexOf(ClassNames, r.Label)) }).ToList();
+        var data = mlContext.Data.LoadFromEnumerable(rows);
+        var options = SmallOptions();
+        options.MaxEpoch = 1;
+        var trainer = mlContext.MulticlassClassification.Trainers.ClipTrainer(options);
+
+        var shape = trainer.GetOutputSchema(ShapeOf<KeyLabelRow>(mlContext));
+        var model = trainer.Fit(data);
+        var scored = model.Transform(data);
+
+        AssertSameColumns(shape, scored.Schema);
+        Assert.Equal(new KeyDataViewType(typeof(uint), 3), scored.Schema["PredictedLabel"].Type);
+        Assert.All(Column<uint>(scored, "PredictedLabel"), k => Assert.InRange(k, 1u, 3u));
+    }
+
     // ---- Schema errors ------------------------------------------------------------------------------------------
 
     [Theory]
@@ -626,6 +665,23 @@ public class SequenceTrainerTests
             return (kind, key.RawType == typeof(uint) ? NumberDataViewType.UInt32 : key.RawType == typeof(ulong) ? NumberDataViewType.UInt64
                 : key.RawType == typeof(ushort) ? NumberDataViewType.UInt16 : NumberDataViewType.Byte, true);
         return (kind, item, false);
+    }
+
+    public sealed class NumericClassRow
+    {
+        [VectorType(VectorSize)]
+        public float[] Features { get; set; } = [];
+
+        public float Label { get; set; }
+    }
+
+    public sealed class KeyLabelRow
+    {
+        [VectorType(VectorSize)]
+        public float[] Features { get; set; } = [];
+
+        [KeyType(3)]
+        public uint Label { get; set; }
     }
 
     public sealed class ShortRow

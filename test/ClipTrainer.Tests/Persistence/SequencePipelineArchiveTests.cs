@@ -122,6 +122,29 @@ public sealed class SequencePipelineArchiveTests : IDisposable
     }
 
     [Fact]
+    public void SaveThenLoad_MulticlassWithSingleLabels_MapsBackToTheSameNumbers()
+    {
+        var mlContext = new MLContext(seed: 1);
+        var rows = Multiclass(120, seed: 1)
+            .Select(r => new SequenceTrainerTests.NumericClassRow { Features = r.Features, Label = 0.5f + Array.IndexOf(ClassNames, r.Label) }).ToList();
+        var data = mlContext.Data.LoadFromEnumerable(rows);
+        var model = mlContext.Transforms.Conversion.MapValueToKey("Label")
+            .Append(mlContext.MulticlassClassification.Trainers.ClipTrainer(SmallOptions()))
+            .Append(mlContext.Transforms.Conversion.MapKeyToValue("PredictedLabel"))
+            .Fit(data);
+        string path = PathOf("numeric.zip");
+
+        SequencePipelineArchive.Save(mlContext, model, data.Schema, path);
+        var freshContext = new MLContext(seed: 5);
+        var loaded = SequencePipelineArchive.Load(freshContext, path, out _);
+
+        var before = Column<float>(model.Transform(data), "PredictedLabel");
+        var after = Column<float>(loaded.Transform(freshContext.Data.LoadFromEnumerable(rows)), "PredictedLabel");
+        Assert.Equal(before, after);
+        Assert.All(after, v => Assert.Contains(v, new[] { 0.5f, 1.5f, 2.5f }));
+    }
+
+    [Fact]
     public void Save_ExistingFile_IsReplacedWithoutTemporaryLeftOver()
     {
         var mlContext = new MLContext(seed: 1);
