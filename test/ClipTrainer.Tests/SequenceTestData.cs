@@ -80,14 +80,17 @@ internal static class SequenceTestData
         }).ToList();
     }
 
-    /// <summary>Regression rows whose label is noise, independent of the features: only memorizing can lower the loss.</summary>
+    /// <summary>
+    /// Regression rows whose label is 1.5 plus noise independent of the features: a model first learns the offset, then
+    /// can only memorize the noise.
+    /// </summary>
     public static List<RegressionRow> NoiseRegression(int count, int seed)
     {
         var random = new Random(seed);
         return Enumerable.Range(0, count).Select(_ => new RegressionRow
         {
             Features = RandomSequence(random, SequenceLength),
-            Label = (float)(random.NextDouble() * 2 - 1),
+            Label = (float)(1.5 + random.NextDouble() * 2 - 1),
         }).ToList();
     }
 

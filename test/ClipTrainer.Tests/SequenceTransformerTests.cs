@@ -126,6 +126,17 @@ public class SequenceTransformerTests
     }
 
     [Fact]
+    public void Transform_EmptyInput_GivesNoRows()
+    {
+        var mlContext = new MLContext(seed: 1);
+        var model = mlContext.Regression.Trainers.ClipTrainer(SmallOptions()).Fit(Load(mlContext, Regression(20, seed: 1)));
+
+        var scored = model.Transform(mlContext.Data.LoadFromEnumerable(new List<RegressionRow>()));
+
+        Assert.Empty(Column<float>(scored, "Score"));
+    }
+
+    [Fact]
     public void Transform_InputWithExtraColumnsInOtherOrder_PassesThemThroughAndScoresTheSame()
     {
         var mlContext = new MLContext(seed: 1);
