@@ -154,6 +154,39 @@ public class SequenceTransformerTests
     }
 
     [Fact]
+    public void Transform_ShuffledInput_EveryRowKeepsItsOwnScore()
+    {
+        // Transform reads features ahead with a second cursor; on a shuffled view both cursors must see one order.
+        var mlContext = new MLContext(seed: 1);
+        var rows = Regression(600, seed: 2);
+        var model = mlContext.Regression.Trainers.ClipTrainer(SmallOptions()).Fit(Load(mlContext, Regression(100, seed: 1)));
+        var expected = Column<float>(model.Transform(Load(mlContext, rows)), "Score");
+        var tagged = mlContext.Data.LoadFromEnumerable(rows.Select((r, i) => new TaggedRow { Id = $"{i}", Weight = i, Features = r.Features }).ToList());
+
+        var scored = model.Transform(mlContext.Data.ShuffleRows(tagged, seed: 3));
+
+        var ids = new List<int>();
+        var scores = new List<float>();
+        using (var cursor = scored.GetRowCursor(scored.Schema)) // one cursor: ids and scores of the same rows
+        {
+            var weight = cursor.GetGetter<float>(scored.Schema["Weight"]);
+            var score = cursor.GetGetter<float>(scored.Schema["Score"]);
+            float w = 0, s = 0;
+            while (cursor.MoveNext())
+            {
+                weight(ref w);
+                score(ref s);
+                ids.Add((int)w);
+                scores.Add(s);
+            }
+        }
+        Assert.NotEqual(Enumerable.Range(0, 600), ids);
+        Assert.Equal(Enumerable.Range(0, 600), ids.Order());
+        for (int i = 0; i < ids.Count; i++)
+            Assert.Equal(expected[ids[i]], scores[i], ScoringTolerance);
+    }
+
+    [Fact]
     public void Transform_InputAlreadyHasAScoreColumn_NewScoreHidesIt()
     {
         var mlContext = new MLContext(seed: 1);
