@@ -116,7 +116,9 @@ public static class SequencePipelineArchive
             }
             return new TransformerChain<ITransformer>(transformers.ToArray());
         }
-        catch (Exception e) when (e is InvalidDataException or JsonException or KeyNotFoundException or EndOfStreamException or FormatException or InvalidOperationException)
+        // The arguments are checked above, so an ArgumentException from here on comes from the file's content:
+        // TorchSharp rejects weights that do not fit the model, the model rejects an out-of-range spec.
+        catch (Exception e) when (e is InvalidDataException or JsonException or KeyNotFoundException or EndOfStreamException or FormatException or InvalidOperationException or ArgumentException)
         {
             throw new InvalidDataException($"'{path}' is not a readable ClipTrainer pipeline archive: {e.Message}", e);
         }
