@@ -59,6 +59,13 @@ public sealed class SequenceTrainer : IEstimator<SequenceTransformer>
         return SchemaShapeWorkaround.Append(inputSchema, outputs.Schema());
     }
 
+    private static bool SameClasses(DataViewSchema.Column training, DataViewSchema.Column validation)
+    {
+        if ((training.Type as KeyDataViewType)?.Count != (validation.Type as KeyDataViewType)?.Count) return false;
+        var (trainingValues, validationValues) = (LabelKeyValues.FromColumn(training), LabelKeyValues.FromColumn(validation));
+        return trainingValues is null || validationValues is null || trainingValues.Values.SequenceEqual(validationValues.Values);
+    }
+
     /// <summary>Reads <paramref name="input"/> (and the options' validation set), trains, and returns the fitted transformer.</summary>
     /// <exception cref="ArgumentOutOfRangeException">A column is missing, of the wrong type, or a vector of the wrong size.</exception>
     /// <exception cref="ArgumentException">The data has no row with a label.</exception>
@@ -74,9 +81,10 @@ public sealed class SequenceTrainer : IEstimator<SequenceTransformer>
         {
             var validationFeatures = SequenceSchemaChecks.CheckFeatureColumn(validationSet.Schema, _options.FeatureColumnName, _options.InputSize, _options.SequenceLength);
             var validationLabel = SequenceSchemaChecks.CheckLabelColumn(validationSet.Schema, _options.LabelColumnName, _task);
-            if (validationLabel.NumberOfClasses != label.NumberOfClasses)
+            if (_task == SequenceTask.MulticlassClassification && !SameClasses(input.Schema[label.Name], validationSet.Schema[label.Name]))
                 throw new ArgumentOutOfRangeException(nameof(SequenceTrainerOptions.ValidationSet),
-                    $"The validation set's label column '{label.Name}' has {validationLabel.NumberOfClasses} classes but the training data's has {label.NumberOfClasses}; map both with the same MapValueToKey transformer.");
+                    $"The validation set's label column '{label.Name}' has {validationLabel.NumberOfClasses} classes or other key values than the training data's " +
+                    $"({label.NumberOfClasses} classes); key the validation labels with the MapValueToKey transformer fitted on the training data.");
             validation = SequenceColumnReader.Read(validationSet, validationFeatures, validationLabel);
         }
 

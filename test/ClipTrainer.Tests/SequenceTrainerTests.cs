@@ -265,6 +265,25 @@ public class SequenceTrainerTests
     }
 
     [Fact]
+    public void Fit_ValidationSetKeyedByAnotherMapping_ThrowsNamingValidationSet()
+    {
+        // Same three class names, keyed in another order: class indices would silently disagree with training's.
+        var mlContext = new MLContext(seed: 1);
+        var training = Load(mlContext, Multiclass(30, seed: 1));
+        var validationRows = Multiclass(30, seed: 2).OrderByDescending(r => r.Label).ToList();
+        var validation = Load(mlContext, validationRows);
+        var toKey = mlContext.Transforms.Conversion.MapValueToKey("Label");
+        var options = SmallOptions();
+        options.ValidationSet = toKey.Fit(validation).Transform(validation);
+        var trainer = mlContext.MulticlassClassification.Trainers.ClipTrainer(options);
+
+        var exception = Assert.Throws<ArgumentOutOfRangeException>(() => trainer.Fit(toKey.Fit(training).Transform(training)));
+
+        Assert.Equal(nameof(SequenceTrainerOptions.ValidationSet), exception.ParamName);
+        Assert.Contains("other key values", exception.Message);
+    }
+
+    [Fact]
     public void Fit_VariableLengthRowNotMultipleOfInputSize_ThrowsInvalidOperationNamingTheRow()
     {
         var mlContext = new MLContext(seed: 1);

@@ -103,16 +103,25 @@ public static class SequencePipelineArchive
             var schema = ReadEntry(zip, InputSchemaEntry, s => { mlContext.Model.Load(s, out var saved); return saved; });
             inputSchema = schema;
             var transformers = new List<ITransformer>();
-            foreach (var stage in manifest.Stages)
+            try
             {
-                ITransformer loaded = stage.Kind switch
+                foreach (var stage in manifest.Stages)
                 {
-                    "mlnet" => ReadEntry(zip, stage.Entry, s => mlContext.Model.Load(s, out _)),
-                    "sequence" => LoadSequence(zip, stage.Entry),
-                    _ => throw new InvalidDataException($"Unknown stage kind '{stage.Kind}'."),
-                };
-                transformers.Add(loaded);
-                schema = loaded.GetOutputSchema(schema);
+                    ITransformer loaded = stage.Kind switch
+                    {
+                        "mlnet" => ReadEntry(zip, stage.Entry, s => mlContext.Model.Load(s, out _)),
+                        "sequence" => LoadSequence(zip, stage.Entry),
+                        _ => throw new InvalidDataException($"Unknown stage kind '{stage.Kind}'."),
+                    };
+                    transformers.Add(loaded);
+                    schema = loaded.GetOutputSchema(schema);
+                }
+            }
+            catch
+            {
+                // A damaged later stage must not leak the native weights of the stages already loaded.
+                foreach (var loaded in transformers.OfType<IDisposable>()) loaded.Dispose();
+                throw;
             }
             return new TransformerChain<ITransformer>(transformers.ToArray());
         }
