@@ -50,6 +50,16 @@ internal static class SequenceTestData
         return (float)(2 * sum / steps);
     }
 
+    /// <summary>Options for a small, fast model on the fixed-length test tasks.</summary>
+    public static SequenceTrainerOptions SmallOptions(int maxEpoch = 6) => new()
+    {
+        InputSize = InputSize,
+        SequenceLength = SequenceLength,
+        HiddenSize = 12,
+        MaxEpoch = maxEpoch,
+        LearningRate = 0.02,
+    };
+
     public static List<MulticlassRow> Multiclass(int count, int seed)
     {
         var random = new Random(seed);

@@ -15,15 +15,6 @@ namespace ClipTrainer.Tests;
 [Collection(TorchSharpTrainingCollection.Name)]
 public class SequenceTrainerTests
 {
-    private static SequenceTrainerOptions SmallOptions() => new()
-    {
-        InputSize = InputSize,
-        SequenceLength = SequenceLength,
-        HiddenSize = 12,
-        MaxEpoch = 6,
-        LearningRate = 0.02,
-    };
-
     // ---- The estimator contract -------------------------------------------------------------------------------
 
     [Fact]

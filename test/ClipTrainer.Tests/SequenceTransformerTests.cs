@@ -18,22 +18,13 @@ public class SequenceTransformerTests
     // libtorch, whose kernels may round differently: equal within float rounding, not necessarily bit for bit.
     private const float ScoringTolerance = 1e-5f;
 
-    private static SequenceTrainerOptions SmallOptions() => new()
-    {
-        InputSize = InputSize,
-        SequenceLength = SequenceLength,
-        HiddenSize = 12,
-        MaxEpoch = 3,
-        LearningRate = 0.02,
-    };
-
     [Fact]
     public void Transform_MulticlassRowsAcrossScoringBlocks_EqualsPredictionEngine()
     {
         var mlContext = new MLContext(seed: 1);
         var rows = Multiclass(300, seed: 2); // 300 rows: a full block of 256 and a partial one
         var model = mlContext.Transforms.Conversion.MapValueToKey("Label")
-            .Append(mlContext.MulticlassClassification.Trainers.ClipTrainer(SmallOptions()))
+            .Append(mlContext.MulticlassClassification.Trainers.ClipTrainer(SmallOptions(maxEpoch: 3)))
             .Append(mlContext.Transforms.Conversion.MapKeyToValue("PredictedLabel"))
             .Fit(Load(mlContext, Multiclass(200, seed: 1)));
 
@@ -56,7 +47,7 @@ public class SequenceTransformerTests
     {
         var mlContext = new MLContext(seed: 1);
         var rows = Binary(270, seed: 2);
-        var model = mlContext.BinaryClassification.Trainers.ClipTrainer(SmallOptions()).Fit(Load(mlContext, Binary(200, seed: 1)));
+        var model = mlContext.BinaryClassification.Trainers.ClipTrainer(SmallOptions(maxEpoch: 3)).Fit(Load(mlContext, Binary(200, seed: 1)));
 
         var scored = model.Transform(Load(mlContext, rows));
         var score = Column<float>(scored, "Score");
@@ -75,7 +66,7 @@ public class SequenceTransformerTests
     public void Transform_TwoCursorsOverTheSameView_ReadTheSameScores()
     {
         var mlContext = new MLContext(seed: 1);
-        var model = mlContext.Regression.Trainers.ClipTrainer(SmallOptions()).Fit(Load(mlContext, Regression(100, seed: 1)));
+        var model = mlContext.Regression.Trainers.ClipTrainer(SmallOptions(maxEpoch: 3)).Fit(Load(mlContext, Regression(100, seed: 1)));
         var scored = model.Transform(Load(mlContext, Regression(300, seed: 2)));
 
         var first = Column<float>(scored, "Score");
@@ -99,7 +90,7 @@ public class SequenceTransformerTests
     public void Transform_VariableLengthRowAmongLongerRows_ScoresAsWhenAlone(RecurrentCellType cell, SequencePooling pooling, bool bidirectional)
     {
         var mlContext = new MLContext(seed: 1);
-        var options = SmallOptions();
+        var options = SmallOptions(maxEpoch: 3);
         options.SequenceLength = null;
         options.CellType = cell;
         options.Pooling = pooling;
@@ -129,7 +120,7 @@ public class SequenceTransformerTests
     public void Transform_EmptyInput_GivesNoRows()
     {
         var mlContext = new MLContext(seed: 1);
-        var model = mlContext.Regression.Trainers.ClipTrainer(SmallOptions()).Fit(Load(mlContext, Regression(20, seed: 1)));
+        var model = mlContext.Regression.Trainers.ClipTrainer(SmallOptions(maxEpoch: 3)).Fit(Load(mlContext, Regression(20, seed: 1)));
 
         var scored = model.Transform(mlContext.Data.LoadFromEnumerable(new List<RegressionRow>()));
 
@@ -141,7 +132,7 @@ public class SequenceTransformerTests
     {
         var mlContext = new MLContext(seed: 1);
         var rows = Regression(40, seed: 2);
-        var model = mlContext.Regression.Trainers.ClipTrainer(SmallOptions()).Fit(Load(mlContext, Regression(100, seed: 1)));
+        var model = mlContext.Regression.Trainers.ClipTrainer(SmallOptions(maxEpoch: 3)).Fit(Load(mlContext, Regression(100, seed: 1)));
         var expected = Column<float>(model.Transform(Load(mlContext, rows)), "Score");
         var tagged = rows.Select((r, i) => new TaggedRow { Id = $"row{i}", Weight = i, Features = r.Features }).ToList();
 
@@ -159,7 +150,7 @@ public class SequenceTransformerTests
         // Transform reads features ahead with a second cursor; on a shuffled view both cursors must see one order.
         var mlContext = new MLContext(seed: 1);
         var rows = Regression(600, seed: 2);
-        var model = mlContext.Regression.Trainers.ClipTrainer(SmallOptions()).Fit(Load(mlContext, Regression(100, seed: 1)));
+        var model = mlContext.Regression.Trainers.ClipTrainer(SmallOptions(maxEpoch: 3)).Fit(Load(mlContext, Regression(100, seed: 1)));
         var expected = Column<float>(model.Transform(Load(mlContext, rows)), "Score");
         var tagged = mlContext.Data.LoadFromEnumerable(rows.Select((r, i) => new TaggedRow { Id = $"{i}", Weight = i, Features = r.Features }).ToList());
 
@@ -191,7 +182,7 @@ public class SequenceTransformerTests
     {
         var mlContext = new MLContext(seed: 1);
         var rows = Regression(20, seed: 2);
-        var model = mlContext.Regression.Trainers.ClipTrainer(SmallOptions()).Fit(Load(mlContext, Regression(100, seed: 1)));
+        var model = mlContext.Regression.Trainers.ClipTrainer(SmallOptions(maxEpoch: 3)).Fit(Load(mlContext, Regression(100, seed: 1)));
         var expected = Column<float>(model.Transform(Load(mlContext, rows)), "Score");
         var withScore = rows.Select(r => new PreScoredRow { Features = r.Features, Score = -1000 }).ToList();
 
@@ -207,7 +198,7 @@ public class SequenceTransformerTests
     {
         // The target is the mean of feature 0 over time: permuting a feature-0 slot must hurt R² more than any other slot.
         var mlContext = new MLContext(seed: 1);
-        var options = SmallOptions();
+        var options = SmallOptions(maxEpoch: 3);
         options.MaxEpoch = 6;
         var model = mlContext.Regression.Trainers.ClipTrainer(options).Fit(Load(mlContext, Regression(300, seed: 1)));
 
@@ -224,7 +215,7 @@ public class SequenceTransformerTests
     public void GetOutputSchema_FeatureColumnMissing_ThrowsNamingTheColumn()
     {
         var mlContext = new MLContext(seed: 1);
-        var model = mlContext.Regression.Trainers.ClipTrainer(SmallOptions()).Fit(Load(mlContext, Regression(20, seed: 1)));
+        var model = mlContext.Regression.Trainers.ClipTrainer(SmallOptions(maxEpoch: 3)).Fit(Load(mlContext, Regression(20, seed: 1)));
         var other = mlContext.Data.LoadFromEnumerable(new[] { new SequenceTrainerTests.NoFeaturesRow() });
 
         var fromSchema = Assert.Throws<ArgumentOutOfRangeException>(() => model.GetOutputSchema(other.Schema));
@@ -239,7 +230,7 @@ public class SequenceTransformerTests
     public void Transform_FeatureVectorOfAnotherSize_ThrowsNamingTheColumn()
     {
         var mlContext = new MLContext(seed: 1);
-        var model = mlContext.Regression.Trainers.ClipTrainer(SmallOptions()).Fit(Load(mlContext, Regression(20, seed: 1)));
+        var model = mlContext.Regression.Trainers.ClipTrainer(SmallOptions(maxEpoch: 3)).Fit(Load(mlContext, Regression(20, seed: 1)));
         var shorter = mlContext.Data.LoadFromEnumerable(new[] { new SequenceTrainerTests.ShortRow { Features = new float[15] } });
 
         var exception = Assert.Throws<ArgumentOutOfRangeException>(() => model.Transform(shorter));
@@ -255,7 +246,7 @@ public class SequenceTransformerTests
     public void Properties_FittedTransformer_DescribeTaskColumnsAndModel(SequenceTask task, string[] outputColumns)
     {
         var mlContext = new MLContext(seed: 1);
-        var options = SmallOptions();
+        var options = SmallOptions(maxEpoch: 3);
         options.MaxEpoch = 1;
         SequenceTransformer model = task switch
         {
