@@ -54,7 +54,10 @@ public sealed class SequenceTrainer : IEstimator<SequenceTransformer>
         LabelKeyValues? keyValues = null;
         if (_task == SequenceTask.MulticlassClassification
             && inputSchema.FirstOrDefault(c => c.Name == _options.LabelColumnName).Annotations?.FirstOrDefault(a => a.Name == AnnotationUtilsKinds.KeyValues) is { Name: not null } values)
+        {
+            LabelKeyValues.CheckSupported(_options.LabelColumnName, values.ItemType);
             keyValues = LabelKeyValues.Placeholder(values.ItemType);
+        }
         var outputs = new OutputColumns(_task, _options.ScoreColumnName, _options.PredictionColumnName, classCount: 1, keyValues);
         return SchemaShapeWorkaround.Append(inputSchema, outputs.Schema());
     }
@@ -75,6 +78,8 @@ public sealed class SequenceTrainer : IEstimator<SequenceTransformer>
         ArgumentNullException.ThrowIfNull(input);
         var features = SequenceSchemaChecks.CheckFeatureColumn(input.Schema, _options.FeatureColumnName, _options.InputSize, _options.SequenceLength);
         var label = SequenceSchemaChecks.CheckLabelColumn(input.Schema, _options.LabelColumnName, _task);
+        var keyValues = _task == SequenceTask.MulticlassClassification ? LabelKeyValues.FromColumn(input.Schema[label.Name]) : null;
+        var outputs = new OutputColumns(_task, _options.ScoreColumnName, _options.PredictionColumnName, label.NumberOfClasses, keyValues);
         var training = SequenceColumnReader.Read(input, features, label);
         SequenceDataset? validation = null;
         if (_options.ValidationSet is { } validationSet)
@@ -92,8 +97,6 @@ public sealed class SequenceTrainer : IEstimator<SequenceTransformer>
         try
         {
             var history = SequenceTrainingLoop.Run(network, training, validation, _options.ToTrainingSettings(_task));
-            var keyValues = _task == SequenceTask.MulticlassClassification ? LabelKeyValues.FromColumn(input.Schema[label.Name]) : null;
-            var outputs = new OutputColumns(_task, _options.ScoreColumnName, _options.PredictionColumnName, label.NumberOfClasses, keyValues);
             return new SequenceTransformer(_task, new SequenceModelParameters(network, _options.SequenceLength), features.Name,
                 input.Schema[features.Name].Type, outputs, history, _options.Device);
         }
