@@ -39,12 +39,15 @@ public sealed class SequenceTrainer : IEstimator<SequenceTransformer>
         _task = task;
         _options = options.Clone();
         _options.Validate();
+        new OutputColumns(task, _options.ScoreColumnName, _options.PredictionColumnName, classCount: 1, keyValues: null).CheckDistinctNames();
     }
 
     /// <summary>Gets the task this estimator trains for.</summary>
     public SequenceTask Task => _task;
 
     /// <summary>Returns the schema shape after <see cref="Fit"/>: the input plus the output columns of the task.</summary>
+    /// <param name="inputSchema">The shape of the training data.</param>
+    /// <returns>The shape of the data the fitted transformer produces.</returns>
     /// <exception cref="ArgumentOutOfRangeException">The feature or label column is missing or of the wrong type.</exception>
     public SchemaShape GetOutputSchema(SchemaShape inputSchema)
     {
@@ -70,6 +73,8 @@ public sealed class SequenceTrainer : IEstimator<SequenceTransformer>
     }
 
     /// <summary>Reads <paramref name="input"/> (and the options' validation set), trains, and returns the fitted transformer.</summary>
+    /// <param name="input">The training data, with the feature and label columns.</param>
+    /// <returns>The fitted transformer, holding the trained model and its training history.</returns>
     /// <exception cref="ArgumentOutOfRangeException">A column is missing, of the wrong type, or a vector of the wrong size.</exception>
     /// <exception cref="ArgumentException">The data has no row with a label.</exception>
     /// <exception cref="InvalidOperationException">Non-finite gradients under the Error policy, or an unavailable device.</exception>

@@ -9,8 +9,8 @@ using static TorchSharp.torch;
 namespace ClipTrainer.Training;
 
 /// <summary>
-/// The one training loop: batch → forward → loss → backward → clip → step → history. The ML.NET trainer and the
-/// experiment commands both run it, so what they measure is what users get.
+/// The one training loop: batch → forward → loss → backward → clip → step → history. The ML.NET trainer runs it, and
+/// so can any code holding a <see cref="SequenceModel"/> and a <see cref="SequenceDataset"/>, without ML.NET.
 /// </summary>
 public static class SequenceTrainingLoop
 {

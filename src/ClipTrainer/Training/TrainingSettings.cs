@@ -43,10 +43,10 @@ public sealed class TrainingSettings
 
     /// <summary>Gets or sets whether the training rows are reshuffled (seeded) before every epoch.</summary>
     /// <value>Default: <see langword="true"/>.</value>
-    public bool Shuffle { get; set; } = true;
+    public bool Shuffle { get; set; } = TrainingDefaults.Shuffle;
 
     /// <summary>Gets or sets the learning-rate schedule.</summary>
-    /// <value>Default: <see cref="LearningRateSchedule.Constant"/>.</value>
+    /// <value>Default: <see cref="LearningRateSchedule.OneCycle"/>.</value>
     public LearningRateSchedule Schedule { get; set; } = TrainingDefaults.Schedule;
 
     /// <summary>Gets or sets the fraction of all steps spent warming up (scheduled runs only).</summary>
@@ -78,7 +78,7 @@ public sealed class TrainingSettings
 
     /// <summary>Gets or sets the device.</summary>
     /// <value>Default: <see cref="ComputeDevice.Cpu"/>.</value>
-    public ComputeDevice Device { get; set; } = ComputeDevice.Cpu;
+    public ComputeDevice Device { get; set; } = TrainingDefaults.Device;
 
     /// <summary>Gets or sets a callback invoked synchronously, on the training thread, after every epoch.</summary>
     /// <value>Default: null.</value>
@@ -90,7 +90,7 @@ public sealed class TrainingSettings
 
     /// <summary>Gets or sets how many optimizer steps lie between two <see cref="StepProgress"/> reports (each costs one host sync).</summary>
     /// <value>Range: &gt; 0. Default: 10.</value>
-    public int StepReportInterval { get; set; } = 10;
+    public int StepReportInterval { get; set; } = TrainingDefaults.StepReportInterval;
 
     /// <summary>Checks every setting, clipping included, and throws on the first one out of range.</summary>
     /// <exception cref="ArgumentOutOfRangeException">A setting is out of its range; the parameter name is the setting's.</exception>
@@ -118,6 +118,7 @@ public sealed class TrainingSettings
     private static void Require(bool valid, object? value, string name, string expected)
     {
         if (!valid)
-            throw new ArgumentOutOfRangeException(name, value, $"{name} must be {expected}; got {value?.ToString() ?? "null"}.");
+            throw new ArgumentOutOfRangeException(name, value,
+                string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{name} must be {expected}; got {value?.ToString() ?? "null"}."));
     }
 }
