@@ -17,9 +17,14 @@ namespace ClipTrainer.Samples;
 /// The seed trains on fresh random noise, where there is nothing to learn; here the class is which pair of features
 /// carried a five-step pulse somewhere in the sequence, so the held-out accuracy means something. Output (abridged):
 /// <code>
-/// Epoch [1/10], Step [10/100], Loss: 1.6...
+/// Epoch [1/10], Step [10/100], Loss: 1.6505
+/// Epoch [1/10], Step [20/100], Loss: 1.5673
 /// ...
-/// Held-out: MicroAccuracy 0.9.., MacroAccuracy 0.9.., LogLoss 0.2..
+/// Epoch [10/10], Step [100/100], Loss: 0.6261
+/// Held-out (1000 rows): MicroAccuracy 0.682, MacroAccuracy 0.698, LogLoss 0.932
+/// Clipped steps per epoch: 92 % 100 % 99 % 100 % 100 % 100 % 100 % 100 % 99 % 99 %
+/// PredictionEngine: true pulse-D, predicted pulse-D (p = 0.446)
+/// Saved to /tmp/cliptrainer-seed-pipeline.zip and loaded: predicted pulse-D, identical scores: True
 /// </code>
 /// </remarks>
 public static class SeedPipelineSample

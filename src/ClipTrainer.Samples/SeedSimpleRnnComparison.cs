@@ -15,13 +15,18 @@ namespace ClipTrainer.Samples;
 /// </summary>
 /// <remarks>
 /// Arguments: <c>--epochs N</c> (default 2; the seed uses 10) and <c>--batches N</c> (batches per epoch, default 100).
-/// Output looks like:
+/// Output (abridged; the seconds depend on the machine and on its load, here two shared cores):
 /// <code>
 /// === GlobalNorm (threshold 0.5) ===
-/// Epoch [1/2], Step [10/100], Loss: 1.6321, pre-clip norm: 0.9134 (clipped)
+/// Epoch [1/2], Step [10/100], Loss: 1.6756, pre-clip norm: 0.4980
+/// Epoch [1/2], Step [20/100], Loss: 1.6330, pre-clip norm: 0.5001 (clipped)
 /// ...
 /// mode              final loss  mean norm   max norm  clipped  seconds
-/// GlobalNorm            1.6049     0.6120     1.4213      71%      2.1
+/// None                  1.6192     0.4227     0.7342       0%     40.5
+/// GlobalNorm            1.6194     0.4248     0.7336      14%      7.3
+/// LocalNorm             1.6192     0.4230     0.7341       2%     25.4
+/// Value                 1.6192     0.4227     0.7342       0%     29.5
+/// GlobalThenLocal       1.6194     0.4248     0.7336      14%      2.0
 /// </code>
 /// On random labels the loss cannot fall much below ln 5 ≈ 1.609; what differs between modes is how large the
 /// updates are allowed to get.
