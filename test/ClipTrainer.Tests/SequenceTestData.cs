@@ -198,3 +198,67 @@ public sealed class RegressionPrediction
 {
     public float Score { get; set; }
 }
+
+public sealed class NumericClassRow
+{
+    [VectorType(SequenceTestData.VectorSize)]
+    public float[] Features { get; set; } = [];
+
+    public float Label { get; set; }
+}
+
+public sealed class KeyLabelRow
+{
+    [VectorType(SequenceTestData.VectorSize)]
+    public float[] Features { get; set; } = [];
+
+    [KeyType(3)]
+    public uint Label { get; set; }
+}
+
+public sealed class ShortRow
+{
+    [VectorType(15)]
+    public float[] Features { get; set; } = [];
+
+    public float Label { get; set; }
+}
+
+public sealed class NoFeaturesRow
+{
+    [VectorType(SequenceTestData.VectorSize)]
+    public float[] Sequence { get; set; } = new float[SequenceTestData.VectorSize];
+
+    public float Label { get; set; }
+}
+
+public sealed class DoubleFeaturesRow
+{
+    [VectorType(SequenceTestData.VectorSize)]
+    public double[] Features { get; set; } = new double[SequenceTestData.VectorSize];
+
+    public float Label { get; set; }
+}
+
+public sealed class ScalarFeaturesRow
+{
+    public float Features { get; set; }
+
+    public float Label { get; set; }
+}
+
+public sealed class DoubleLabelRow
+{
+    [VectorType(SequenceTestData.VectorSize)]
+    public float[] Features { get; set; } = new float[SequenceTestData.VectorSize];
+
+    public double Label { get; set; }
+}
+
+public sealed class NoLabelRow
+{
+    [VectorType(SequenceTestData.VectorSize)]
+    public float[] Features { get; set; } = new float[SequenceTestData.VectorSize];
+
+    public bool Target { get; set; }
+}

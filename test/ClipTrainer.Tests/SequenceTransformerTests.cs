@@ -216,7 +216,7 @@ public class SequenceTransformerTests
     {
         var mlContext = new MLContext(seed: 1);
         var model = mlContext.Regression.Trainers.ClipTrainer(SmallOptions(maxEpoch: 3)).Fit(Load(mlContext, Regression(20, seed: 1)));
-        var other = mlContext.Data.LoadFromEnumerable(new[] { new SequenceTrainerTests.NoFeaturesRow() });
+        var other = mlContext.Data.LoadFromEnumerable(new[] { new NoFeaturesRow() });
 
         var fromSchema = Assert.Throws<ArgumentOutOfRangeException>(() => model.GetOutputSchema(other.Schema));
         var fromTransform = Assert.Throws<ArgumentOutOfRangeException>(() => model.Transform(other));
@@ -231,7 +231,7 @@ public class SequenceTransformerTests
     {
         var mlContext = new MLContext(seed: 1);
         var model = mlContext.Regression.Trainers.ClipTrainer(SmallOptions(maxEpoch: 3)).Fit(Load(mlContext, Regression(20, seed: 1)));
-        var shorter = mlContext.Data.LoadFromEnumerable(new[] { new SequenceTrainerTests.ShortRow { Features = new float[15] } });
+        var shorter = mlContext.Data.LoadFromEnumerable(new[] { new ShortRow { Features = new float[15] } });
 
         var exception = Assert.Throws<ArgumentOutOfRangeException>(() => model.Transform(shorter));
 
