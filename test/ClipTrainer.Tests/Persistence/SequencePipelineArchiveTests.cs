@@ -1,6 +1,7 @@
 using System.IO.Compression;
 using System.Text;
 using System.Text.Json.Nodes;
+using ClipTrainer.Clipping;
 using ClipTrainer.Persistence;
 using Microsoft.ML;
 using Microsoft.ML.Data;
@@ -151,5 +152,82 @@ public sealed class SequencePipelineArchiveTests : ArchiveTestBase
         Assert.Contains("SequencePipelineArchive.Save", fromChain.Message);
         Assert.Contains("SequencePipelineArchive.Load", fromChain.Message);
         Assert.Equal(fromChain.Message, fromTransformer.Message);
+    }
+
+    [Fact]
+    public void SaveThenLoad_HistoryWithNaN_RoundTripsKeepingTheNaNs()
+    {
+        // Every training row holds a NaN, so under SkipStep every step is skipped (loss and norms NaN); the validation
+        // labels are all equal, so R² is 0/0 (NaN). JSON numbers cannot hold NaN.
+        var mlContext = new MLContext(seed: 1);
+        var training = Regression(40, seed: 1);
+        training.ForEach(r => r.Features[0] = float.NaN);
+        var validation = Regression(20, seed: 2);
+        validation.ForEach(r => r.Label = 1.5f);
+        var options = SmallOptions(maxEpoch: 2);
+        options.ValidationSet = Load(mlContext, validation);
+        options.Clipping.NonFinitePolicy = NonFiniteGradientPolicy.SkipStep;
+        var model = mlContext.Regression.Trainers.ClipTrainer(options).Fit(Load(mlContext, training));
+        var test = Regression(20, seed: 3);
+        string path = PathOf("nan-history.zip");
+        Assert.All(model.History.Epochs, e => Assert.True(double.IsNaN(e.TrainingLoss) && double.IsNaN(e.MaximumGradientNorm)));
+        Assert.All(model.History.Epochs, e => Assert.True(double.IsNaN(e.ValidationMetric!.Value)));
+
+        SequencePipelineArchive.Save(mlContext, model, Load(mlContext, test).Schema, path);
+        var freshContext = new MLContext(seed: 2);
+        var restored = Assert.IsType<SequenceTransformer>(Assert.Single(SequencePipelineArchive.Load(freshContext, path, out _)));
+
+        Assert.Equal(model.History.Epochs, restored.History.Epochs); // record equality: NaN equals NaN
+        Assert.All(restored.History.Epochs, e => Assert.True(double.IsNaN(e.TrainingLoss)));
+        Assert.All(restored.History.Epochs, e => Assert.True(double.IsNaN(e.MeanGradientNorm)));
+        Assert.All(restored.History.Epochs, e => Assert.True(double.IsNaN(e.ValidationMetric!.Value)));
+        Assert.Equal(Column<float>(model.Transform(Load(mlContext, test)), "Score"), Column<float>(restored.Transform(Load(freshContext, test)), "Score"));
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Save_TransformerMlNetCannotSave_ThrowsAndLeavesNoTemporaryNorPartialTarget(bool targetExisted)
+    {
+        // The sequence stage is written first, then ML.NET fails on a custom mapping without a contract name.
+        var mlContext = new MLContext(seed: 1);
+        var data = Load(mlContext, Regression(40, seed: 1));
+        var sequence = mlContext.Regression.Trainers.ClipTrainer(SmallOptions(maxEpoch: 1)).Fit(data);
+        var doubled = mlContext.Transforms.CustomMapping<ScoreInput, DoubledScore>((input, output) => output.Doubled = 2 * input.Score, contractName: null)
+            .Fit(sequence.Transform(data));
+        var model = new TransformerChain<ITransformer>(sequence, doubled);
+        string path = PathOf("unsavable.zip");
+        if (targetExisted) File.WriteAllText(path, "old content");
+
+        var exception = Assert.Throws<InvalidOperationException>(() => SequencePipelineArchive.Save(mlContext, model, data.Schema, path));
+
+        Assert.Contains("contract name", exception.Message); // ML.NET's own message
+        Assert.False(File.Exists(path + ".tmp"), "the temporary file was left behind");
+        Assert.Equal(targetExisted ? ["unsavable.zip"] : [], Directory.GetFiles(TestDirectory).Select(Path.GetFileName));
+        if (targetExisted) Assert.Equal("old content", File.ReadAllText(path));
+    }
+
+    [Fact]
+    public void Save_PathInMissingDirectory_ThrowsDirectoryNotFoundAndCreatesNothing()
+    {
+        var mlContext = new MLContext(seed: 1);
+        var data = Load(mlContext, Regression(20, seed: 1));
+        var model = mlContext.Regression.Trainers.ClipTrainer(SmallOptions(maxEpoch: 1)).Fit(data);
+        string path = Path.Combine(PathOf("missing"), "model.zip");
+
+        Assert.Throws<DirectoryNotFoundException>(() => SequencePipelineArchive.Save(mlContext, model, data.Schema, path));
+
+        Assert.False(Directory.Exists(PathOf("missing")));
+        Assert.Empty(Directory.GetFileSystemEntries(TestDirectory));
+    }
+
+    public sealed class ScoreInput
+    {
+        public float Score { get; set; }
+    }
+
+    public sealed class DoubledScore
+    {
+        public float Doubled { get; set; }
     }
 }
