@@ -41,7 +41,9 @@ public static class SequencePipelineArchive
     /// <param name="inputSchema">The schema of the data the pipeline takes.</param>
     /// <param name="path">The file to create or overwrite.</param>
     /// <exception cref="ArgumentNullException">An argument is null.</exception>
-    /// <exception cref="NotSupportedException">An ML.NET transformer in the pipeline cannot be saved by ML.NET.</exception>
+    /// <exception cref="InvalidOperationException">An ML.NET transformer in the pipeline cannot be saved by ML.NET (ML.NET's own
+    /// exception, e.g. for a custom mapping without a contract name); the target file is left as it was.</exception>
+    /// <exception cref="IOException">The file cannot be written (e.g. its directory does not exist); the target file is left as it was.</exception>
     public static void Save(MLContext mlContext, ITransformer model, DataViewSchema inputSchema, string path)
     {
         ArgumentNullException.ThrowIfNull(mlContext);
