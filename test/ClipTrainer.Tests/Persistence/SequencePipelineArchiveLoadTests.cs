@@ -2,6 +2,7 @@ using System.IO.Compression;
 using System.Text;
 using System.Text.Json.Nodes;
 using ClipTrainer.Persistence;
+using ClipTrainer.Training;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Xunit;
@@ -150,5 +151,63 @@ public sealed class SequencePipelineArchiveLoadTests : ArchiveTestBase
         var exception = Assert.Throws<FileNotFoundException>(() => SequencePipelineArchive.Load(new MLContext(seed: 1), PathOf("absent.zip"), out _));
 
         Assert.Equal(PathOf("absent.zip"), exception.FileName);
+    }
+
+    // ---- Devices --------------------------------------------------------------------------------------------------
+
+    [Fact]
+    public void Load_DeviceCudaOnCpuOnlyMachine_ThrowsInvalidOperationNotInvalidData()
+    {
+        // A missing GPU is this machine's problem, not the file's: it must not be reported as a damaged archive.
+        string path = SaveSmallRegression("cuda.zip");
+
+        var exception = Assert.Throws<InvalidOperationException>(() =>
+            SequencePipelineArchive.Load(new MLContext(seed: 1), path, out _, device: ComputeDevice.Cuda));
+
+        Assert.Contains("Cuda", exception.Message);
+        Assert.Contains("ComputeDevice.Cpu", exception.Message);
+    }
+
+    [Fact]
+    public void Load_DeviceCpu_ScoresOnCpuLikeTheSavedModel()
+    {
+        var (path, expected) = SaveRegressionWithScores("cpu.zip");
+        var mlContext = new MLContext(seed: 1);
+
+        var loaded = SequencePipelineArchive.Load(mlContext, path, out _, device: ComputeDevice.Cpu);
+
+        Assert.Equal(ComputeDevice.Cpu, Assert.IsType<SequenceTransformer>(Assert.Single(loaded)).Device);
+        Assert.Equal(expected, Column<float>(loaded.Transform(Load(mlContext, Regression(30, seed: 2))), "Score"));
+    }
+
+    [Fact]
+    public void Load_SpecTrainedOnCuda_LoadsWithDeviceCpuAndFailsClearlyWithoutOne()
+    {
+        // An archive from a GPU machine: the spec says Cuda. Served from this CPU-only machine by asking for the CPU.
+        var (path, expected) = SaveRegressionWithScores("trained-on-cuda.zip");
+        string spec = WeightsEntry(path).Replace(".weights", ".json", StringComparison.Ordinal);
+        var json = JsonNode.Parse(ReadEntry(path, spec))!.AsObject();
+        Assert.Equal("Cpu", (string?)json["Device"]);
+        json["Device"] = "Cuda";
+        ReplaceEntry(path, spec, Encoding.UTF8.GetBytes(json.ToJsonString()));
+        var mlContext = new MLContext(seed: 1);
+
+        var onCpu = SequencePipelineArchive.Load(mlContext, path, out _, device: ComputeDevice.Cpu);
+        var asSaved = Assert.Throws<InvalidOperationException>(() => SequencePipelineArchive.Load(new MLContext(seed: 1), path, out _));
+
+        Assert.Equal(ComputeDevice.Cpu, Assert.IsType<SequenceTransformer>(Assert.Single(onCpu)).Device);
+        Assert.Equal(expected, Column<float>(onCpu.Transform(Load(mlContext, Regression(30, seed: 2))), "Score"));
+        Assert.Contains("Cuda", asSaved.Message);
+        Assert.Contains("ComputeDevice.Cpu", asSaved.Message);
+    }
+
+    private (string Path, List<float> Scores) SaveRegressionWithScores(string name)
+    {
+        var mlContext = new MLContext(seed: 1);
+        var data = Load(mlContext, Regression(40, seed: 1));
+        var model = mlContext.Regression.Trainers.ClipTrainer(SmallOptions(maxEpoch: 1)).Fit(data);
+        string path = PathOf(name);
+        SequencePipelineArchive.Save(mlContext, model, data.Schema, path);
+        return (path, Column<float>(model.Transform(Load(mlContext, Regression(30, seed: 2))), "Score"));
     }
 }
