@@ -50,7 +50,18 @@ public sealed class SequenceModel : nn.Module<Tensor, Tensor?, Tensor>
 
         // nn.RNN applies its dropout between layers only; with one layer it would be a no-op that libtorch warns about.
         var betweenLayers = options.NumberOfLayers > 1 ? options.Dropout : 0.0;
-        recurrent = options.CellType switch
+        // The modules draw their default weights from the global generator, which a training run's dropout also uses.
+        lock (GlobalGeneratorGate.Gate)
+        {
+            recurrent = CreateRecurrent(options, betweenLayers);
+            dropout = nn.Dropout(options.Dropout);
+            head = nn.Linear(options.PooledSize, options.OutputSize);
+        }
+        RegisterComponents();
+    }
+
+    private static nn.Module CreateRecurrent(SequenceModelOptions options, double betweenLayers) =>
+        options.CellType switch
         {
             RecurrentCellType.Rnn => nn.RNN(options.InputSize, options.HiddenSize, options.NumberOfLayers,
                 nn.NonLinearities.Tanh, bias: true, batchFirst: true, dropout: betweenLayers,
@@ -60,10 +71,6 @@ public sealed class SequenceModel : nn.Module<Tensor, Tensor?, Tensor>
             _ => nn.GRU(options.InputSize, options.HiddenSize, options.NumberOfLayers,
                 bias: true, batchFirst: true, dropout: betweenLayers, bidirectional: options.Bidirectional),
         };
-        dropout = nn.Dropout(options.Dropout);
-        head = nn.Linear(options.PooledSize, options.OutputSize);
-        RegisterComponents();
-    }
 
     /// <summary>
     /// Gets a copy of the options the model was built from.

@@ -44,15 +44,13 @@ public static class SequenceTrainingLoop
         if (validation is { Count: 0 })
             throw new ArgumentException("The validation data has no usable rows (every label was missing?).", nameof(validation));
 
-        // One run at a time per process: dropout draws from libtorch's global generator, so concurrent runs would
-        // interleave their draws and no longer repeat; libtorch already spreads each run over the cores.
-        lock (Gate)
+        // One run at a time per process: dropout draws from libtorch's global generator, so concurrent runs (or models
+        // built meanwhile) would interleave their draws and no longer repeat; libtorch already spreads a run over the cores.
+        lock (GlobalGeneratorGate.Gate)
         {
             return Train(model, training, validation, settings, cancellation);
         }
     }
-
-    private static readonly object Gate = new();
 
     private static TrainingHistory Train(SequenceModel model, SequenceDataset training, SequenceDataset? validation,
         TrainingSettings settings, CancellationToken cancellation)
