@@ -94,6 +94,21 @@ public class SequenceTrainerLearningTests
     }
 
     [Fact]
+    public async Task Fit_SameSeedTwiceInParallel_GivesTheScoresOfASequentialRun()
+    {
+        // Dropout draws from libtorch's one global generator: two runs overlapping in time would interleave their draws.
+        var sequential = FitRegressionWithDropout(seed: 5);
+
+        using var start = new Barrier(participantCount: 2); // both runs enter Fit at the same moment
+        var parallel = await Task.WhenAll(
+            Task.Run(() => FitRegressionWithDropout(seed: 5, () => start.SignalAndWait())),
+            Task.Run(() => FitRegressionWithDropout(seed: 5, () => start.SignalAndWait())));
+
+        Assert.All(parallel, run => Assert.Equal(sequential.Losses, run.Losses));
+        Assert.All(parallel, run => Assert.Equal(sequential.Scores, run.Scores));
+    }
+
+    [Fact]
     public void Fit_CudaOnCpuOnlyBuild_ThrowsInvalidOperationExceptionAtFit()
     {
         var mlContext = new MLContext(seed: 1);
@@ -109,7 +124,9 @@ public class SequenceTrainerLearningTests
 
     // ---- Helpers -------------------------------------------------------------------------------------------
 
-    private static (float[] Scores, double RSquared, double[] Losses) FitRegressionWithDropout(int seed)
+    /// <param name="seed">The training seed.</param>
+    /// <param name="beforeFit">Called just before <c>Fit</c>, after the data is made (lets parallel runs start together).</param>
+    private static (float[] Scores, double RSquared, double[] Losses) FitRegressionWithDropout(int seed, Action? beforeFit = null)
     {
         var mlContext = new MLContext(seed: 1);
         var options = SmallOptions();
@@ -118,8 +135,11 @@ public class SequenceTrainerLearningTests
         options.Dropout = 0.3;
         options.MaxEpoch = 3;
         var test = Load(mlContext, Regression(100, seed: 2));
+        var trainer = mlContext.Regression.Trainers.ClipTrainer(options);
+        var training = Load(mlContext, Regression(200, seed: 1));
+        beforeFit?.Invoke();
 
-        var model = mlContext.Regression.Trainers.ClipTrainer(options).Fit(Load(mlContext, Regression(200, seed: 1)));
+        var model = trainer.Fit(training);
         var scored = model.Transform(test);
 
         return (Column<float>(scored, "Score").ToArray(), mlContext.Regression.Evaluate(scored).RSquared,
