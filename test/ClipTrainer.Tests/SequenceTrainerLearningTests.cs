@@ -109,6 +109,29 @@ public class SequenceTrainerLearningTests
     }
 
     [Fact]
+    public async Task Fit_ModelBuiltOnAnotherThreadDuringTraining_LeavesTheRunAsSequential()
+    {
+        // Building a model draws its default weights from the generator dropout uses: it must wait for the run to end.
+        var sequential = FitRegressionWithDropout(seed: 5);
+        var other = new SequenceModelOptions { InputSize = 4, HiddenSize = 64, NumberOfLayers = 3, OutputSize = 2 };
+        new SequenceModel(other).Dispose(); // warm: building it takes milliseconds, far below the wait below
+        Task? building = null;
+        bool builtDuringTraining = false;
+
+        var disturbed = FitRegressionWithDropout(seed: 5, afterEpoch: record =>
+        {
+            if (record.Epoch != 1) return;
+            building = Task.Run(() => new SequenceModel(other).Dispose());
+            builtDuringTraining = building.Wait(TimeSpan.FromMilliseconds(500));
+        });
+        await building!;
+
+        Assert.False(builtDuringTraining, "the model was built while the run trained");
+        Assert.Equal(sequential.Losses, disturbed.Losses);
+        Assert.Equal(sequential.Scores, disturbed.Scores);
+    }
+
+    [Fact]
     public void Fit_CudaOnCpuOnlyBuild_ThrowsInvalidOperationExceptionAtFit()
     {
         var mlContext = new MLContext(seed: 1);
@@ -126,7 +149,9 @@ public class SequenceTrainerLearningTests
 
     /// <param name="seed">The training seed.</param>
     /// <param name="beforeFit">Called just before <c>Fit</c>, after the data is made (lets parallel runs start together).</param>
-    private static (float[] Scores, double RSquared, double[] Losses) FitRegressionWithDropout(int seed, Action? beforeFit = null)
+    /// <param name="afterEpoch">Called on the training thread after every epoch.</param>
+    private static (float[] Scores, double RSquared, double[] Losses) FitRegressionWithDropout(int seed, Action? beforeFit = null,
+        Action<EpochRecord>? afterEpoch = null)
     {
         var mlContext = new MLContext(seed: 1);
         var options = SmallOptions();
@@ -134,6 +159,7 @@ public class SequenceTrainerLearningTests
         options.NumberOfLayers = 2;
         options.Dropout = 0.3;
         options.MaxEpoch = 3;
+        if (afterEpoch is not null) options.EpochProgress = new Callback<EpochRecord>(afterEpoch);
         var test = Load(mlContext, Regression(100, seed: 2));
         var trainer = mlContext.Regression.Trainers.ClipTrainer(options);
         var training = Load(mlContext, Regression(200, seed: 1));
@@ -144,5 +170,10 @@ public class SequenceTrainerLearningTests
 
         return (Column<float>(scored, "Score").ToArray(), mlContext.Regression.Evaluate(scored).RSquared,
             model.History.Epochs.Select(e => e.TrainingLoss).ToArray());
+    }
+
+    private sealed class Callback<T>(Action<T> action) : IProgress<T>
+    {
+        public void Report(T value) => action(value);
     }
 }
