@@ -105,4 +105,47 @@ public class SequenceTrainerValidationTests
         double restored = mlContext.Regression.Evaluate(model.Transform(validation)).MeanSquaredError;
         Assert.Equal(losses[history.BestEpoch - 1], restored, 1e-6);
     }
+
+    [Fact]
+    public void Fit_EarlyStoppingWithNoFiniteValidationLoss_BestEpochIsTheLastEpoch()
+    {
+        // Labels of 1e20 make every squared error overflow float32: no epoch is ever "best", the weights stay the last.
+        var mlContext = new MLContext(seed: 1);
+        var validation = Regression(20, seed: 2);
+        validation.ForEach(r => r.Label = 1e20f);
+        var options = SmallOptions(maxEpoch: 5);
+        options.ValidationSet = Load(mlContext, validation);
+        options.EarlyStoppingPatience = 2;
+
+        var model = mlContext.Regression.Trainers.ClipTrainer(options).Fit(Load(mlContext, Regression(40, seed: 1)));
+        var history = model.History;
+
+        Assert.All(history.Epochs, e => Assert.Equal(double.PositiveInfinity, e.ValidationLoss));
+        Assert.Equal(2, history.Epochs.Count);
+        Assert.True(history.StoppedEarly);
+        Assert.Equal(history.Epochs.Count, history.BestEpoch);
+    }
+
+    [Fact]
+    public void Fit_ValidationSetWithEveryLabelMissing_ThrowsArgumentExceptionBeforeTraining()
+    {
+        var mlContext = new MLContext(seed: 1);
+        var validation = Regression(10, seed: 2);
+        validation.ForEach(r => r.Label = float.NaN);
+        var epochs = new List<EpochRecord>();
+        var options = SmallOptions();
+        options.ValidationSet = Load(mlContext, validation);
+        options.EpochProgress = new Recorder(epochs);
+
+        var exception = Assert.Throws<ArgumentException>(() =>
+            mlContext.Regression.Trainers.ClipTrainer(options).Fit(Load(mlContext, Regression(20, seed: 1))));
+
+        Assert.Contains("validation data has no usable rows", exception.Message);
+        Assert.Empty(epochs);
+    }
+
+    private sealed class Recorder(List<EpochRecord> records) : IProgress<EpochRecord>
+    {
+        public void Report(EpochRecord value) => records.Add(value);
+    }
 }
