@@ -51,4 +51,37 @@ public sealed class ClippingRuleTests
         Assert.Equal("threshold", Assert.Throws<ArgumentOutOfRangeException>(() => new LocalNormClippingRule(threshold)).ParamName);
         Assert.Equal("clipValue", Assert.Throws<ArgumentOutOfRangeException>(() => new ValueClippingRule(threshold)).ParamName);
     }
+
+    [Theory]
+    [InlineData(LocalNormScope.Layer, new[] { "a", "b" }, new[] { 5.0, 10.0 })]
+    [InlineData(LocalNormScope.Parameter, new[] { "a.weight", "b.weight", "b.bias" }, new[] { 5.0, 10.0, 0.0 })]
+    public void LocalNormClippingRule_OneRuleOnTwoModels_GroupsEachByItsOwnNames(LocalNormScope scope, string[] groups, double[] norms)
+    {
+        // The rule keeps its grouping between calls; a model with other names (same count) must be grouped afresh.
+        var shared = new GradientClipper(new LocalNormClippingRule(1.0, scope: scope));
+        using (shared.Clip(FirstModel())) { }
+
+        using var again = shared.Clip(SecondModel(out var weight, out var other));
+        using var fresh = new GradientClipper(new LocalNormClippingRule(1.0, scope: scope)).Clip(SecondModel(out var freshWeight, out var freshOther));
+        using var back = shared.Clip(FirstModel());
+
+        Assert.Equal(groups, again.GroupNames);
+        Assert.Equal(norms, again.GroupNorms);
+        Assert.Equal(fresh.GroupNames, again.GroupNames);
+        Assert.Equal(Gradients.Of(freshWeight), Gradients.Of(weight));
+        Assert.Equal(Gradients.Of(freshOther), Gradients.Of(other));
+        Assert.Equal(scope == LocalNormScope.Layer ? ["fc", "out"] : ["fc.weight", "fc.bias", "out.weight"], back.GroupNames);
+    }
+
+    // fc = {[3, 4], [0]} (norm 5), out = {[0, 12]} (norm 12).
+    private static (string, TorchSharp.Modules.Parameter)[] FirstModel() =>
+        [("fc.weight", Gradients.With([3, 4])), ("fc.bias", Gradients.With([0])), ("out.weight", Gradients.With([0, 12]))];
+
+    // a = {[3, 4]} (norm 5), b = {[6, 8], [0]} (norm 10): as many parameters as the first model, grouped otherwise.
+    private static (string, TorchSharp.Modules.Parameter)[] SecondModel(out TorchSharp.Modules.Parameter weight, out TorchSharp.Modules.Parameter other)
+    {
+        weight = Gradients.With([3, 4]);
+        other = Gradients.With([6, 8]);
+        return [("a.weight", weight), ("b.weight", other), ("b.bias", Gradients.With([0]))];
+    }
 }

@@ -218,4 +218,25 @@ public sealed class GradientClipperTests
         Assert.Equal(["weight", "bias"], report.GroupNames);
         Gradients.AssertClose([0.6f, 0.8f], Gradients.Of(linear.weight), Tolerance);
     }
+
+    [Theory]
+    [InlineData(ClippingMode.GlobalNorm, 1.0, 7.0)]
+    [InlineData(ClippingMode.GlobalNorm, 2.0, 5.0)]
+    [InlineData(ClippingMode.GlobalNorm, double.PositiveInfinity, 4.0)]
+    [InlineData(ClippingMode.LocalNorm, 1.0, 7.0)]
+    [InlineData(ClippingMode.LocalNorm, 2.0, 5.0)]
+    [InlineData(ClippingMode.LocalNorm, double.PositiveInfinity, 4.0)]
+    [InlineData(ClippingMode.GlobalThenLocal, double.PositiveInfinity, 4.0)]
+    public void Clip_ParameterOfShapeZero_CountsAsNormZeroAndDoesNotThrow(ClippingMode mode, double normType, double normOfA)
+    {
+        var empty = Gradients.With([]);
+        var a = Gradients.With([3, 4]);
+
+        using var report = Clipper(mode, 1.0, normType).Clip([("empty", empty), ("a", a)]);
+
+        Gradients.AssertClose(normOfA, report.TotalNorm, 1e-7);
+        Gradients.AssertClose([(float)(3 / normOfA), (float)(4 / normOfA)], Gradients.Of(a), Tolerance);
+        Assert.Empty(Gradients.Of(empty));
+        if (mode == ClippingMode.LocalNorm) Assert.Equal([0.0, normOfA], report.GroupNorms);
+    }
 }

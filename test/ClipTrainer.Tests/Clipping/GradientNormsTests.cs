@@ -35,6 +35,24 @@ public sealed class GradientNormsTests
         Assert.Equal(0.0, GradientNorms.Total([], double.PositiveInfinity).item<double>());
     }
 
+    [Theory]
+    [InlineData(1.0, 7.0)]
+    [InlineData(2.0, 5.0)]
+    [InlineData(double.PositiveInfinity, 4.0)]
+    public void PerTensorAndTotal_EmptyGradient_HasNormZero(double normType, double normOfOther)
+    {
+        // A parameter of shape [0] has an empty gradient: its norm is the norm of no elements, 0 (max of nothing for ∞).
+        using var scope = NewDisposeScope();
+        Tensor[] gradients = [zeros(0), tensor(new float[] { 3, 4 })];
+
+        var perTensor = GradientNorms.PerTensor(gradients, normType).data<double>().ToArray();
+
+        Assert.Equal(0.0, perTensor[0]);
+        Gradients.AssertClose(normOfOther, perTensor[1], 1e-12);
+        Assert.Equal(0.0, GradientNorms.Total([zeros(0)], normType).item<double>());
+        Gradients.AssertClose(normOfOther, GradientNorms.Total(gradients, normType).item<double>(), 1e-12);
+    }
+
     [Fact]
     public void PerGroup_CombinesMemberNorms()
     {
