@@ -185,12 +185,34 @@ public class ClipTrainerCatalogTests
     [Fact]
     public void ClipTrainer_ShortOverloadWithoutSequenceLength_AcceptsAnyMultipleOfInputSize()
     {
+        // inputSize 2, no sequence length: a variable-size column whose rows hold 18 values (9 steps of 2 features).
         var mlContext = new MLContext(seed: 1);
+        var rows = Binary(64, seed: 1).Select(r => new VariableBinaryRow { Features = r.Features, Label = r.Label }).ToList();
+        var data = mlContext.Data.LoadFromEnumerable(rows);
         var trainer = mlContext.BinaryClassification.Trainers.ClipTrainer(inputSize: 2);
 
-        var shape = trainer.GetOutputSchema(ShapeOf<BinaryRow>(mlContext)); // 18 = 9 steps of 2 features
+        var shape = trainer.GetOutputSchema(ShapeOf<VariableBinaryRow>(mlContext));
+        var model = trainer.Fit(data);
+        var score = Column<float>(model.Transform(data), "Score");
+        var engine = mlContext.Model.CreatePredictionEngine<VariableBinaryRow, BinaryPrediction>(model);
 
         Assert.Contains(shape, c => c.Name == "Probability");
         Assert.Equal(SequenceTask.BinaryClassification, trainer.Task);
+        Assert.Equal(2, model.Model.Options.InputSize);
+        Assert.Equal(new VectorDataViewType(NumberDataViewType.Single), model.FeatureColumnType);
+        Assert.Equal(rows.Count, score.Count);
+        Assert.All(Enumerable.Range(0, 10), i => Assert.Equal(score[i], engine.Predict(rows[i]).Score, 1e-5f));
+        // Any other multiple of 2 scores as well: 10 values are 5 steps.
+        var shorter = engine.Predict(new VariableBinaryRow { Features = rows[0].Features[..10] });
+        Assert.True(float.IsFinite(shorter.Score));
+        Assert.Equal(1 / (1 + Math.Exp(-shorter.Score)), shorter.Probability, 1e-6);
+    }
+
+    /// <summary>A binary row whose feature column is a variable-size vector (no VectorType size).</summary>
+    public sealed class VariableBinaryRow
+    {
+        public float[] Features { get; set; } = [];
+
+        public bool Label { get; set; }
     }
 }
