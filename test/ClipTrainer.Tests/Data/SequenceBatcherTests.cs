@@ -115,13 +115,37 @@ public class SequenceBatcherTests
         Assert.Equal(Enumerable.Range(0, 50), batcher.GetRowOrder(1).Order());
     }
 
-    [Fact]
-    public void GetRowOrder_FixedSeed_MatchesRecordedPermutation()
+    [Theory]
+    [InlineData(8, 1, 2)]
+    [InlineData(50, 42, 0)]
+    [InlineData(50, -7, 13)]
+    [InlineData(2, 3, 1)]
+    [InlineData(1, 5, 4)]
+    public void GetRowOrder_Shuffled_IsFisherYatesDrivenBySplitMix64(int count, int seed, int epoch)
     {
-        // Pins the shuffle so that a change of algorithm (which would change every seeded run) is noticed.
-        var batcher = new SequenceBatcher(CreateDataset(8), batchSize: 8, shuffle: true, seed: 1);
+        // The documented algorithm, written here from its definition: SplitMix64 (checked against published values
+        // below) seeded with (seed << 32) ^ epoch ^ γ, then Fisher–Yates from the last position down, j = next mod (i + 1).
+        var batcher = new SequenceBatcher(CreateDataset(count), batchSize: 8, shuffle: true, seed: seed);
+        var state = ((ulong)(uint)seed << 32) ^ (uint)epoch ^ SplitMix64Gamma;
+        var expected = Enumerable.Range(0, count).ToArray();
+        for (int i = count - 1; i > 0; i--)
+        {
+            int j = (int)(SplitMix64(ref state) % (ulong)(i + 1));
+            (expected[i], expected[j]) = (expected[j], expected[i]);
+        }
 
-        Assert.Equal(RecordedOrder, batcher.GetRowOrder(2));
+        Assert.Equal(expected, batcher.GetRowOrder(epoch));
+    }
+
+    [Theory]
+    [InlineData(0ul, new[] { 0xE220A8397B1DCDAFul, 0x6E789E6AA1B965F4ul, 0x06C45D188009454Ful })]
+    [InlineData(1234567ul, new[] { 6457827717110365317ul, 3203168211198807973ul, 9817491932198370423ul })]
+    public void SplitMix64_OfThisTest_MatchesThePublishedReferenceOutputs(ulong seed, ulong[] outputs)
+    {
+        // Vigna's splitmix64.c: the first outputs for seeds 0 and 1234567.
+        var state = seed;
+
+        Assert.Equal(outputs, outputs.Select(_ => SplitMix64(ref state)));
     }
 
     [Fact]
@@ -172,5 +196,17 @@ public class SequenceBatcherTests
         Assert.Throws<ArgumentException>(() => batcher.CreateBatch([]));
     }
 
-    private static readonly int[] RecordedOrder = [3, 2, 5, 0, 6, 7, 1, 4];
+    private const ulong SplitMix64Gamma = 0x9E3779B97F4A7C15UL;
+
+    private static ulong SplitMix64(ref ulong state)
+    {
+        unchecked
+        {
+            state += SplitMix64Gamma;
+            ulong z = state;
+            z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+            z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+            return z ^ (z >> 31);
+        }
+    }
 }
