@@ -66,6 +66,7 @@ public static class SeedPipelineSample
             HiddenSize = 20,
             Optimizer = OptimizerKind.Adam,
             LearningRate = 0.01,
+            Schedule = LearningRateSchedule.Constant, // the seed's Adam keeps its learning rate
             BatchSize = BatchSize,
             MaxEpoch = epochs,
             Clipping = new GradientClippingOptions { Mode = ClippingMode.GlobalNorm, Threshold = 0.5 },

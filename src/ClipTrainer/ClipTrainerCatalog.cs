@@ -1,6 +1,5 @@
 using ClipTrainer.Data;
 using ClipTrainer.Clipping;
-using ClipTrainer.Training;
 using Microsoft.ML;
 
 namespace ClipTrainer;
@@ -93,8 +92,16 @@ public static class ClipTrainerCatalog
         Create(catalog, SequenceTask.Regression, options);
 
     private static SequenceTrainer Create(object catalog, SequenceTask task, int inputSize, int? sequenceLength,
-        string labelColumnName, string featureColumnName, ClippingMode clippingMode, double clippingThreshold, double normType) =>
-        Create(catalog, task, new SequenceTrainerOptions
+        string labelColumnName, string featureColumnName, ClippingMode clippingMode, double clippingThreshold, double normType)
+    {
+        // The short overload's own arguments are checked under their own names before they become options.
+        if (!(inputSize > 0))
+            throw new ArgumentOutOfRangeException(nameof(inputSize), inputSize, $"inputSize must be > 0 (the number of features per time step); got {inputSize}.");
+        if (sequenceLength is not null and not > 0)
+            throw new ArgumentOutOfRangeException(nameof(sequenceLength), sequenceLength, $"sequenceLength must be null (variable length) or > 0; got {sequenceLength}.");
+        ClippingArguments.CheckThreshold(clippingThreshold, nameof(clippingThreshold));
+        ClippingArguments.CheckNormType(normType, nameof(normType));
+        return Create(catalog, task, new SequenceTrainerOptions
         {
             InputSize = inputSize,
             SequenceLength = sequenceLength,
@@ -102,6 +109,7 @@ public static class ClipTrainerCatalog
             FeatureColumnName = featureColumnName,
             Clipping = new GradientClippingOptions { Mode = clippingMode, Threshold = clippingThreshold, NormType = normType },
         });
+    }
 
     private static SequenceTrainer Create(object catalog, SequenceTask task, SequenceTrainerOptions options)
     {

@@ -39,12 +39,15 @@ public sealed class SequenceTrainer : IEstimator<SequenceTransformer>
         _task = task;
         _options = options.Clone();
         _options.Validate();
+        new OutputColumns(task, _options.ScoreColumnName, _options.PredictionColumnName, classCount: 1, keyValues: null).CheckDistinctNames();
     }
 
     /// <summary>Gets the task this estimator trains for.</summary>
     public SequenceTask Task => _task;
 
     /// <summary>Returns the schema shape after <see cref="Fit"/>: the input plus the output columns of the task.</summary>
+    /// <param name="inputSchema">The shape of the training data.</param>
+    /// <returns>The shape of the data the fitted transformer produces.</returns>
     /// <exception cref="ArgumentOutOfRangeException">The feature or label column is missing or of the wrong type.</exception>
     public SchemaShape GetOutputSchema(SchemaShape inputSchema)
     {
@@ -54,7 +57,10 @@ public sealed class SequenceTrainer : IEstimator<SequenceTransformer>
         LabelKeyValues? keyValues = null;
         if (_task == SequenceTask.MulticlassClassification
             && inputSchema.FirstOrDefault(c => c.Name == _options.LabelColumnName).Annotations?.FirstOrDefault(a => a.Name == AnnotationUtilsKinds.KeyValues) is { Name: not null } values)
+        {
+            LabelKeyValues.CheckSupported(_options.LabelColumnName, values.ItemType);
             keyValues = LabelKeyValues.Placeholder(values.ItemType);
+        }
         var outputs = new OutputColumns(_task, _options.ScoreColumnName, _options.PredictionColumnName, classCount: 1, keyValues);
         return SchemaShapeWorkaround.Append(inputSchema, outputs.Schema());
     }
@@ -67,6 +73,8 @@ public sealed class SequenceTrainer : IEstimator<SequenceTransformer>
     }
 
     /// <summary>Reads <paramref name="input"/> (and the options' validation set), trains, and returns the fitted transformer.</summary>
+    /// <param name="input">The training data, with the feature and label columns.</param>
+    /// <returns>The fitted transformer, holding the trained model and its training history.</returns>
     /// <exception cref="ArgumentOutOfRangeException">A column is missing, of the wrong type, or a vector of the wrong size.</exception>
     /// <exception cref="ArgumentException">The data has no row with a label.</exception>
     /// <exception cref="InvalidOperationException">Non-finite gradients under the Error policy, or an unavailable device.</exception>
@@ -75,6 +83,8 @@ public sealed class SequenceTrainer : IEstimator<SequenceTransformer>
         ArgumentNullException.ThrowIfNull(input);
         var features = SequenceSchemaChecks.CheckFeatureColumn(input.Schema, _options.FeatureColumnName, _options.InputSize, _options.SequenceLength);
         var label = SequenceSchemaChecks.CheckLabelColumn(input.Schema, _options.LabelColumnName, _task);
+        var keyValues = _task == SequenceTask.MulticlassClassification ? LabelKeyValues.FromColumn(input.Schema[label.Name]) : null;
+        var outputs = new OutputColumns(_task, _options.ScoreColumnName, _options.PredictionColumnName, label.NumberOfClasses, keyValues);
         var training = SequenceColumnReader.Read(input, features, label);
         SequenceDataset? validation = null;
         if (_options.ValidationSet is { } validationSet)
@@ -92,8 +102,6 @@ public sealed class SequenceTrainer : IEstimator<SequenceTransformer>
         try
         {
             var history = SequenceTrainingLoop.Run(network, training, validation, _options.ToTrainingSettings(_task));
-            var keyValues = _task == SequenceTask.MulticlassClassification ? LabelKeyValues.FromColumn(input.Schema[label.Name]) : null;
-            var outputs = new OutputColumns(_task, _options.ScoreColumnName, _options.PredictionColumnName, label.NumberOfClasses, keyValues);
             return new SequenceTransformer(_task, new SequenceModelParameters(network, _options.SequenceLength), features.Name,
                 input.Schema[features.Name].Type, outputs, history, _options.Device);
         }

@@ -34,7 +34,7 @@ public sealed class SequenceTrainerOptions : TorchSharpBaseTrainer.Options
 
     /// <summary>The feature column: a float vector holding one sequence, time-major (step 0's features first).</summary>
     /// <value>Default: "Features".</value>
-    public string FeatureColumnName = "Features";
+    public string FeatureColumnName = SequenceTrainerDefaults.FeatureColumnName;
 
     /// <summary>The number of features at each time step; the feature vector's length is a multiple of it.</summary>
     /// <value>Range: &gt; 0. Default: 0 (unset: must be set).</value>
@@ -85,7 +85,7 @@ public sealed class SequenceTrainerOptions : TorchSharpBaseTrainer.Options
     public double Momentum = TrainingDefaults.Momentum;
 
     /// <summary>The learning-rate schedule; the scheduled ones use the start and final learning-rate ratios.</summary>
-    /// <value>Default: <see cref="LearningRateSchedule.Constant"/>.</value>
+    /// <value>Default: <see cref="LearningRateSchedule.OneCycle"/>, as in ML.NET's TorchSharp trainers.</value>
     public LearningRateSchedule Schedule = TrainingDefaults.Schedule;
 
     /// <summary>The fraction of all steps spent warming up, for the scheduled learning rates.</summary>
@@ -98,7 +98,7 @@ public sealed class SequenceTrainerOptions : TorchSharpBaseTrainer.Options
 
     /// <summary>Whether the training rows are reshuffled (seeded) before every epoch.</summary>
     /// <value>Default: true.</value>
-    public bool Shuffle = true;
+    public bool Shuffle = TrainingDefaults.Shuffle;
 
     /// <summary>
     /// Epochs without a lower validation loss before training stops and the best epoch's weights are restored; null
@@ -117,7 +117,14 @@ public sealed class SequenceTrainerOptions : TorchSharpBaseTrainer.Options
 
     /// <summary>The device to train and score on.</summary>
     /// <value>Default: <see cref="ComputeDevice.Cpu"/>.</value>
-    public ComputeDevice Device = ComputeDevice.Cpu;
+    public ComputeDevice Device = TrainingDefaults.Device;
+
+    /// <summary>
+    /// How many threads libtorch uses while training (restored afterwards); null leaves libtorch's setting. Small
+    /// recurrent models often train fastest on one thread.
+    /// </summary>
+    /// <value>Range: null or &gt; 0. Default: null.</value>
+    public int? NumberOfThreads;
 
     /// <summary>Called synchronously after every epoch with its record.</summary>
     /// <value>Default: null.</value>
@@ -129,7 +136,7 @@ public sealed class SequenceTrainerOptions : TorchSharpBaseTrainer.Options
 
     /// <summary>The number of steps between two <see cref="StepProgress"/> reports.</summary>
     /// <value>Range: &gt; 0. Default: 10.</value>
-    public int StepReportInterval = 10;
+    public int StepReportInterval = TrainingDefaults.StepReportInterval;
 
     /// <summary>
     /// Checks every option and throws on the first one out of range. Called by the trainer's constructor, so a bad
@@ -195,6 +202,7 @@ public sealed class SequenceTrainerOptions : TorchSharpBaseTrainer.Options
         Clipping = Clipping,
         Seed = Seed,
         Device = Device,
+        NumberOfThreads = NumberOfThreads,
         EpochProgress = EpochProgress,
         StepProgress = StepProgress,
         StepReportInterval = StepReportInterval,

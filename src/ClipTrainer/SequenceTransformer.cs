@@ -1,5 +1,4 @@
 using ClipTrainer.Data;
-using ClipTrainer.Persistence;
 using ClipTrainer.Scoring;
 using ClipTrainer.Training;
 using Microsoft.ML;
@@ -13,7 +12,7 @@ namespace ClipTrainer;
 /// <c>PredictionEngine</c>, and keeps the <see cref="History"/> of its training.
 /// </summary>
 /// <remarks>
-/// Persist pipelines that hold it with <see cref="SequencePipelineArchive.Save"/>; ML.NET's <c>mlContext.Model.Save</c>
+/// Persist pipelines that hold it with <c>ClipTrainer.Persistence.SequencePipelineArchive.Save</c>; ML.NET's <c>mlContext.Model.Save</c>
 /// cannot store external transformers (its save context is not public) and fails with a message that says so.
 /// </remarks>
 public sealed class SequenceTransformer : ISingleFeaturePredictionTransformer<SequenceModelParameters>, IDisposable
@@ -60,6 +59,8 @@ public sealed class SequenceTransformer : ISingleFeaturePredictionTransformer<Se
     public bool IsRowToRowMapper => true;
 
     /// <summary>Returns <paramref name="inputSchema"/> with the output columns appended.</summary>
+    /// <param name="inputSchema">The schema of the data to score; it must hold the feature column.</param>
+    /// <returns>The input columns followed by the output columns.</returns>
     /// <exception cref="ArgumentOutOfRangeException">The feature column is missing or of the wrong type or size.</exception>
     public DataViewSchema GetOutputSchema(DataViewSchema inputSchema)
     {
@@ -69,6 +70,8 @@ public sealed class SequenceTransformer : ISingleFeaturePredictionTransformer<Se
     }
 
     /// <summary>Scores <paramref name="input"/> lazily: rows are scored in blocks as a cursor reaches them.</summary>
+    /// <param name="input">The data to score; it must hold the feature column.</param>
+    /// <returns>A data view of the input's columns and the output columns.</returns>
     /// <exception cref="ArgumentOutOfRangeException">The feature column is missing or of the wrong type or size.</exception>
     public IDataView Transform(IDataView input)
     {
@@ -77,12 +80,14 @@ public sealed class SequenceTransformer : ISingleFeaturePredictionTransformer<Se
     }
 
     /// <summary>Returns a mapper that scores one row at a time (used by <c>PredictionEngine</c>).</summary>
+    /// <param name="inputSchema">The schema of the rows to score; it must hold the feature column.</param>
+    /// <returns>The mapper.</returns>
     /// <exception cref="ArgumentOutOfRangeException">The feature column is missing or of the wrong type or size.</exception>
     public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema) =>
         new SequenceRowMapper(inputSchema, GetOutputSchema(inputSchema), _scorer, Outputs, FeatureColumnName);
 
     /// <summary>Not supported: ML.NET's model format cannot hold external transformers.</summary>
-    /// <exception cref="NotSupportedException">Always; use <see cref="SequencePipelineArchive.Save"/>.</exception>
+    /// <exception cref="NotSupportedException">Always; use <c>SequencePipelineArchive.Save</c>.</exception>
     void ICanSaveModel.Save(ModelSaveContext ctx) => throw new NotSupportedException(
         "mlContext.Model.Save cannot store a ClipTrainer SequenceTransformer (ML.NET's save context and loader registry are not public). " +
         "Save the fitted pipeline with ClipTrainer.Persistence.SequencePipelineArchive.Save(mlContext, model, inputSchema, path) " +

@@ -297,9 +297,10 @@ public class ClipTrainerCatalogTests
     }
 
     [Theory]
-    [InlineData(0, 1.0, 2.0, "InputSize")]
-    [InlineData(3, double.NaN, 2.0, "Threshold")]
-    [InlineData(3, 1.0, 0.5, "NormType")]
+    [InlineData(0, 1.0, 2.0, "inputSize")]
+    [InlineData(3, double.NaN, 2.0, "clippingThreshold")]
+    [InlineData(3, 0.0, 2.0, "clippingThreshold")]
+    [InlineData(3, 1.0, 0.5, "normType")]
     public void ClipTrainer_ShortOverloadArgumentOutOfRange_ThrowsAtCatalogCall(int inputSize, double threshold, double normType, string expectedParamName)
     {
         var mlContext = new MLContext(seed: 1);
@@ -307,7 +308,7 @@ public class ClipTrainerCatalogTests
         var exception = Assert.Throws<ArgumentOutOfRangeException>(() =>
             mlContext.Regression.Trainers.ClipTrainer(inputSize, clippingThreshold: threshold, normType: normType));
 
-        Assert.Equal(expectedParamName, exception.ParamName, ignoreCase: true);
+        Assert.Equal(expectedParamName, exception.ParamName);
     }
 
     [Fact]

@@ -473,10 +473,26 @@ public class SequenceTrainerTests
         var options = SmallOptions();
         options.LearningRate = 0.0123;
         options.MaxEpoch = 2;
+        options.Schedule = LearningRateSchedule.Constant;
 
         var model = mlContext.Regression.Trainers.ClipTrainer(options).Fit(Load(mlContext, Regression(50, seed: 1)));
 
         Assert.All(model.History.Epochs, e => Assert.Equal(0.0123, e.LearningRate));
+    }
+
+    [Fact]
+    public void Fit_DefaultSchedule_EndsAtLearningRateTimesFinalLearningRateRatio()
+    {
+        // ML.NET's TorchSharp trainers apply the two ratios by default; so must these options.
+        var mlContext = new MLContext(seed: 1);
+        var options = SmallOptions();
+        options.LearningRate = 0.02;
+        options.FinalLearningRateRatio = 0.25;
+        options.MaxEpoch = 2;
+
+        var model = mlContext.Regression.Trainers.ClipTrainer(options).Fit(Load(mlContext, Regression(50, seed: 1)));
+
+        Assert.Equal(0.02 * 0.25, model.History.Epochs[^1].LearningRate, 12);
     }
 
     [Theory]

@@ -180,6 +180,11 @@ public static class GradientNorms
         // bounds the extra memory to one chunk.
         using var scope = NewDisposeScope();
         var flat = gradient.reshape(-1);
+        if (flat.numel() == 0)
+        {
+            return zeros(Array.Empty<long>(), ScalarType.Float64, gradient.device).MoveToOuterDisposeScope();
+        }
+
         if (double.IsPositiveInfinity(normType))
         {
             // max |gᵢ| is exact in any precision: no conversion needed.

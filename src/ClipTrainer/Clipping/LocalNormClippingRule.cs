@@ -48,9 +48,7 @@ public sealed class LocalNormClippingRule : IGradientClippingRule
     public IReadOnlyList<GradientClipStage> Apply(GradientClipContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        var groups = Scope == LocalNormScope.Layer
-            ? GradientGrouping.ByLayer(context.ParameterNames)
-            : GradientGrouping.ByParameter(context.ParameterNames);
+        var groups = GroupsFor(context.ParameterNames);
         var tensorNorms = context.TensorNorms(NormType);
 
         // Per parameter, the group norms are the tensor norms; a copy keeps the stage independent of the context's cache.
@@ -60,5 +58,20 @@ public sealed class LocalNormClippingRule : IGradientClippingRule
         var coefficients = GradientNorms.ClipWithNorms(context.Gradients, groups, groupNorms, Threshold);
         context.MarkModified();
         return [new GradientClipStage(Name, groups.Select(g => g.Name).ToArray(), groupNorms, coefficients, coefficients.lt(1.0).any())];
+    }
+
+    // A training loop clips the same parameters every step: group them once, not once per step.
+    private IReadOnlyList<string>? _groupedNames;
+    private IReadOnlyList<GradientGroup> _groups = [];
+
+    private IReadOnlyList<GradientGroup> GroupsFor(IReadOnlyList<string> names)
+    {
+        if (_groupedNames is null || !_groupedNames.SequenceEqual(names))
+        {
+            _groups = Scope == LocalNormScope.Layer ? GradientGrouping.ByLayer(names) : GradientGrouping.ByParameter(names);
+            _groupedNames = names.ToArray();
+        }
+
+        return _groups;
     }
 }

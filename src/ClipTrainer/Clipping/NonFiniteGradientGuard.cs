@@ -61,9 +61,11 @@ internal sealed class NonFiniteGradientGuard
         var advice = $"Lower the learning rate, or set {nameof(GradientClippingOptions.NonFinitePolicy)} to " +
             $"{nameof(NonFiniteGradientPolicy.SkipStep)} or {nameof(NonFiniteGradientPolicy.ZeroNonFinite)}. The gradients were left untouched.";
         return names.Count == 0
-            ? $"The gradients' total {p}-norm is {total} although every element is finite (the norm overflowed). {advice}"
-            : $"Non-finite gradients (NaN or Inf) in {count} element(s) of {names.Count} parameter(s): {string.Join(", ", names)}. " +
-              $"The total {p}-norm is {total}. {advice}";
+            ? string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"The gradients' total {p}-norm is {total} although every element is finite (the norm overflowed). {advice}")
+            : string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"Non-finite gradients (NaN or Inf) in {count} element(s) of {names.Count} parameter(s): {string.Join(", ", names)}. " +
+                $"The total {p}-norm is {total}. {advice}");
     }
 
     public readonly record struct Outcome(Tensor TotalNorm, bool SkipStep, long NonFiniteElementCount, IReadOnlyList<string> NonFiniteParameterNames);

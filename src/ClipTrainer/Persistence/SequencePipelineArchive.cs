@@ -5,6 +5,7 @@ using ClipTrainer.Modeling;
 using ClipTrainer.Scoring;
 using ClipTrainer.Training;
 using Microsoft.ML;
+using TorchSharp;
 using Microsoft.ML.Data;
 
 namespace ClipTrainer.Persistence;
@@ -26,7 +27,13 @@ public static class SequencePipelineArchive
 
     private const string ManifestEntry = "manifest.json";
     private const string InputSchemaEntry = "input-schema.mlnet";
-    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true, Converters = { new JsonStringEnumConverter() } };
+    // Histories hold NaN (a skipped-only epoch, R² of constant labels): JSON numbers cannot, its named literals can.
+    private static readonly JsonSerializerOptions Json = new()
+    {
+        WriteIndented = true,
+        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+        Converters = { new JsonStringEnumConverter() },
+    };
 
     /// <summary>Saves <paramref name="model"/> (a transformer or a chain, nested chains flattened) to <paramref name="path"/>.</summary>
     /// <param name="mlContext">The context whose <c>Model.Save</c> writes the ML.NET parts.</param>
@@ -42,92 +49,130 @@ public static class SequencePipelineArchive
         ArgumentNullException.ThrowIfNull(inputSchema);
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
 
+        // Written beside the target and renamed over it at the end: a failed save leaves no half-written archive.
         string temporary = path + ".tmp";
-        using (var file = File.Create(temporary))
-        using (var zip = new ZipArchive(file, ZipArchiveMode.Create))
+        try
         {
-            // An empty ML.NET chain keeps the pipeline's input schema, whatever the first stage is.
-            WriteEntry(zip, InputSchemaEntry, s => mlContext.Model.Save(new TransformerChain<ITransformer>(), inputSchema, s));
-            var stages = new List<ArchiveStage>();
-            var schema = inputSchema;
-            var run = new List<ITransformer>();
-            foreach (var transformer in Flatten(model).Append(null))
-            {
-                if (transformer is not SequenceTransformer and not null) { run.Add(transformer); continue; }
-                if (run.Count > 0)
-                {
-                    var chain = new TransformerChain<ITransformer>(run.ToArray());
-                    string entry = $"stages/{stages.Count}.mlnet";
-                    var runInput = schema;
-                    WriteEntry(zip, entry, s => mlContext.Model.Save(chain, runInput, s));
-                    stages.Add(new ArchiveStage("mlnet", entry));
-                    schema = chain.GetOutputSchema(schema);
-                    run.Clear();
-                }
-                if (transformer is SequenceTransformer sequence)
-                {
-                    string prefix = $"stages/{stages.Count}";
-                    WriteEntry(zip, prefix + ".json", s => JsonSerializer.Serialize(s, Spec(sequence, schema), Json));
-                    WriteEntry(zip, prefix + ".weights", s => sequence.Model.Network.save(new BinaryWriter(s)));
-                    stages.Add(new ArchiveStage("sequence", prefix));
-                    schema = sequence.GetOutputSchema(schema);
-                }
-            }
-            WriteEntry(zip, ManifestEntry, s => JsonSerializer.Serialize(s, new ArchiveManifest(FormatName, FormatVersion, stages.ToArray()), Json));
+            Write(mlContext, model, inputSchema, temporary);
+            File.Move(temporary, path, overwrite: true);
         }
-        File.Move(temporary, path, overwrite: true);
+        finally
+        {
+            File.Delete(temporary);
+        }
+    }
+
+    private static void Write(MLContext mlContext, ITransformer model, DataViewSchema inputSchema, string path)
+    {
+        using var file = File.Create(path);
+        using var zip = new ZipArchive(file, ZipArchiveMode.Create);
+        // An empty ML.NET chain keeps the pipeline's input schema, whatever the first stage is.
+        WriteEntry(zip, InputSchemaEntry, s => mlContext.Model.Save(new TransformerChain<ITransformer>(), inputSchema, s));
+        var stages = new List<ArchiveStage>();
+        var schema = inputSchema;
+        var run = new List<ITransformer>();
+        foreach (var transformer in Flatten(model).Append(null))
+        {
+            if (transformer is not SequenceTransformer and not null) { run.Add(transformer); continue; }
+            if (run.Count > 0)
+            {
+                var chain = new TransformerChain<ITransformer>(run.ToArray());
+                string entry = $"stages/{stages.Count}.mlnet";
+                var runInput = schema;
+                WriteEntry(zip, entry, s => mlContext.Model.Save(chain, runInput, s));
+                stages.Add(new ArchiveStage("mlnet", entry));
+                schema = chain.GetOutputSchema(schema);
+                run.Clear();
+            }
+            if (transformer is SequenceTransformer sequence)
+            {
+                string prefix = $"stages/{stages.Count}";
+                WriteEntry(zip, prefix + ".json", s => JsonSerializer.Serialize(s, Spec(sequence, schema), Json));
+                WriteEntry(zip, prefix + ".weights", s => sequence.Model.Network.save(new BinaryWriter(s)));
+                stages.Add(new ArchiveStage("sequence", prefix));
+                schema = sequence.GetOutputSchema(schema);
+            }
+        }
+        WriteEntry(zip, ManifestEntry, s => JsonSerializer.Serialize(s, new ArchiveManifest(FormatName, FormatVersion, stages.ToArray()), Json));
     }
 
     /// <summary>Loads a pipeline saved by <see cref="Save"/> into <paramref name="mlContext"/>.</summary>
     /// <param name="mlContext">The context to load the ML.NET parts into.</param>
     /// <param name="path">The archive.</param>
     /// <param name="inputSchema">The schema of the data the pipeline takes, as saved.</param>
+    /// <param name="device">
+    /// The device the sequence models score on; null keeps the device each was trained on. Pass
+    /// <see cref="ComputeDevice.Cpu"/> to serve a model trained on a GPU from a machine without one.
+    /// </param>
     /// <returns>The pipeline as one chain, in the saved order.</returns>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     /// <exception cref="InvalidDataException">The file is not a ClipTrainer pipeline archive, is damaged, or has another format version.</exception>
-    public static TransformerChain<ITransformer> Load(MLContext mlContext, string path, out DataViewSchema inputSchema)
+    /// <exception cref="InvalidOperationException">A model's device is not available on this machine.</exception>
+    public static TransformerChain<ITransformer> Load(MLContext mlContext, string path, out DataViewSchema inputSchema, ComputeDevice? device = null)
     {
         ArgumentNullException.ThrowIfNull(mlContext);
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         if (!File.Exists(path)) throw new FileNotFoundException($"No pipeline archive at '{path}'.", path);
+
+        using var zip = ReadingFormat(path, () => ZipFile.OpenRead(path));
+        var manifest = ReadingFormat(path, () => ReadManifest(zip));
+        var schema = ReadingFormat(path, () => ReadEntry(zip, InputSchemaEntry, s => { mlContext.Model.Load(s, out var saved); return saved; }));
+        var specs = ReadingFormat(path, () => manifest.Stages.Where(s => s.Kind == "sequence").ToDictionary(s => s.Entry,
+            s => ReadEntry(zip, s.Entry + ".json", e => JsonSerializer.Deserialize<SequenceStageSpec>(e, Json))
+                ?? throw new InvalidDataException($"The spec of stage '{s.Entry}' is empty.")));
+        // Outside the format handling on purpose: a missing GPU is this machine's problem, not the file's.
+        var devices = specs.ToDictionary(s => s.Key, s => device ?? s.Value.Device);
+        foreach (var wanted in devices.Values.Distinct()) DeviceResolver.Resolve(wanted);
+
+        inputSchema = schema;
+        var transformers = new List<ITransformer>();
         try
         {
-            using var zip = ZipFile.OpenRead(path);
-            var manifest = ReadEntry(zip, ManifestEntry, s => JsonSerializer.Deserialize<ArchiveManifest>(s, Json))
-                ?? throw new InvalidDataException("The manifest is empty.");
-            if (manifest.Format != FormatName)
-                throw new InvalidDataException($"The manifest names format '{manifest.Format}', not '{FormatName}'.");
-            if (manifest.Version != FormatVersion)
-                throw new InvalidDataException($"The archive has format version {manifest.Version}; this build reads version {FormatVersion}.");
-
-            var schema = ReadEntry(zip, InputSchemaEntry, s => { mlContext.Model.Load(s, out var saved); return saved; });
-            inputSchema = schema;
-            var transformers = new List<ITransformer>();
-            try
+            foreach (var stage in manifest.Stages)
             {
-                foreach (var stage in manifest.Stages)
+                var loaded = ReadingFormat<ITransformer>(path, () => stage.Kind switch
                 {
-                    ITransformer loaded = stage.Kind switch
-                    {
-                        "mlnet" => ReadEntry(zip, stage.Entry, s => mlContext.Model.Load(s, out _)),
-                        "sequence" => LoadSequence(zip, stage.Entry),
-                        _ => throw new InvalidDataException($"Unknown stage kind '{stage.Kind}'."),
-                    };
-                    transformers.Add(loaded);
-                    schema = loaded.GetOutputSchema(schema);
-                }
+                    "mlnet" => ReadEntry(zip, stage.Entry, s => mlContext.Model.Load(s, out _)),
+                    "sequence" => LoadSequence(zip, stage.Entry, specs[stage.Entry], devices[stage.Entry]),
+                    _ => throw new InvalidDataException($"Unknown stage kind '{stage.Kind}'."),
+                });
+                transformers.Add(loaded);
+                schema = ReadingFormat(path, () => loaded.GetOutputSchema(schema));
             }
-            catch
-            {
-                // A damaged later stage must not leak the native weights of the stages already loaded.
-                foreach (var loaded in transformers.OfType<IDisposable>()) loaded.Dispose();
-                throw;
-            }
-            return new TransformerChain<ITransformer>(transformers.ToArray());
         }
-        // The arguments are checked above, so an ArgumentException from here on comes from the file's content:
-        // TorchSharp rejects weights that do not fit the model, the model rejects an out-of-range spec.
-        catch (Exception e) when (e is InvalidDataException or JsonException or KeyNotFoundException or EndOfStreamException or FormatException or InvalidOperationException or ArgumentException)
+        catch
+        {
+            // A damaged later stage must not leak the native weights of the stages already loaded.
+            foreach (var loaded in transformers.OfType<IDisposable>()) loaded.Dispose();
+            throw;
+        }
+        return new TransformerChain<ITransformer>(transformers.ToArray());
+    }
+
+    private static ArchiveManifest ReadManifest(ZipArchive zip)
+    {
+        var manifest = ReadEntry(zip, ManifestEntry, s => JsonSerializer.Deserialize<ArchiveManifest>(s, Json))
+            ?? throw new InvalidDataException("The manifest is empty.");
+        if (manifest.Format != FormatName)
+            throw new InvalidDataException($"The manifest names format '{manifest.Format}', not '{FormatName}'.");
+        if (manifest.Version != FormatVersion)
+            throw new InvalidDataException($"The archive has format version {manifest.Version}; this build reads version {FormatVersion}.");
+        return manifest;
+    }
+
+    /// <summary>
+    /// Runs one read of the archive and reports what the file's content makes fail as <see cref="InvalidDataException"/>
+    /// naming the file. The arguments are checked before, so an ArgumentException here comes from the content too:
+    /// TorchSharp rejects weights that do not fit the model, the model rejects an out-of-range spec.
+    /// </summary>
+    private static T ReadingFormat<T>(string path, Func<T> read)
+    {
+        try
+        {
+            return read();
+        }
+        catch (Exception e) when (e is InvalidDataException or JsonException or KeyNotFoundException or EndOfStreamException
+            or FormatException or InvalidOperationException or ArgumentException)
         {
             throw new InvalidDataException($"'{path}' is not a readable ClipTrainer pipeline archive: {e.Message}", e);
         }
@@ -146,21 +191,20 @@ public static class SequencePipelineArchive
             sequence.Device, history.ValidationMetricName, history.BestEpoch, history.StoppedEarly, history.Epochs.ToArray());
     }
 
-    private static SequenceTransformer LoadSequence(ZipArchive zip, string prefix)
+    private static SequenceTransformer LoadSequence(ZipArchive zip, string prefix, SequenceStageSpec spec, ComputeDevice device)
     {
-        var spec = ReadEntry(zip, prefix + ".json", s => JsonSerializer.Deserialize<SequenceStageSpec>(s, Json))
-            ?? throw new InvalidDataException($"The spec of stage '{prefix}' is empty.");
         var network = new SequenceModel(spec.Model);
         try
         {
             ReadEntry(zip, prefix + ".weights", s => network.load(new BinaryReader(s)));
+            network.to(DeviceResolver.Resolve(device));
             network.eval();
             var keyValues = spec.KeyValueType is null ? null : LabelKeyValues.Create(spec.KeyValueType, spec.KeyValues ?? []);
             var outputs = new OutputColumns(spec.Task, spec.ScoreColumnName, spec.PredictedLabelColumnName, spec.ClassCount, keyValues);
             var history = new TrainingHistory(spec.History, spec.BestEpoch, spec.ValidationMetricName, spec.StoppedEarly);
             var featureType = new VectorDataViewType(NumberDataViewType.Single, spec.FeatureVectorSize);
             return new SequenceTransformer(spec.Task, new SequenceModelParameters(network, spec.SequenceLength), spec.FeatureColumnName,
-                featureType, outputs, history, spec.Device);
+                featureType, outputs, history, device);
         }
         catch
         {

@@ -19,6 +19,10 @@ internal sealed class LabelKeyValues
         [typeof(uint)] = NumberDataViewType.UInt32,
         [typeof(long)] = NumberDataViewType.Int64,
         [typeof(ulong)] = NumberDataViewType.UInt64,
+        [typeof(short)] = NumberDataViewType.Int16,
+        [typeof(ushort)] = NumberDataViewType.UInt16,
+        [typeof(sbyte)] = NumberDataViewType.SByte,
+        [typeof(byte)] = NumberDataViewType.Byte,
         [typeof(bool)] = BooleanDataViewType.Instance,
     };
 
@@ -37,16 +41,17 @@ internal sealed class LabelKeyValues
     /// <summary>The type name stored in archives.</summary>
     public string TypeName => ItemType.RawType.Name;
 
-    /// <summary>Reads a key column's KeyValues annotation; null where it has none or of an unsupported type.</summary>
+    /// <summary>Reads a key column's KeyValues annotation; null where it has none.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">The key values are of a type this library cannot carry over.</exception>
     public static LabelKeyValues? FromColumn(DataViewSchema.Column column)
     {
         var annotation = column.Annotations.Schema.GetColumnOrNull(AnnotationUtilsKinds.KeyValues);
-        if (annotation is null || annotation.Value.Type is not VectorDataViewType vector
-            || !SupportedTypes.ContainsKey(vector.ItemType.RawType))
-            return null;
+        if (annotation is null) return null;
+        var itemType = (annotation.Value.Type as VectorDataViewType)?.ItemType ?? annotation.Value.Type;
+        CheckSupported(column.Name, itemType);
         var read = typeof(LabelKeyValues).GetMethod(nameof(Read), System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!
-            .MakeGenericMethod(vector.ItemType.RawType);
-        return new LabelKeyValues(vector.ItemType, (string[])read.Invoke(null, [column])!);
+            .MakeGenericMethod(itemType.RawType);
+        return new LabelKeyValues(itemType, (string[])read.Invoke(null, [column])!);
     }
 
     /// <summary>Rebuilds key values from an archive; null type name means none.</summary>
@@ -58,13 +63,23 @@ internal sealed class LabelKeyValues
         return new LabelKeyValues(type, values);
     }
 
+    /// <summary>Throws unless key values of <paramref name="itemType"/> can be carried to the predicted label.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">They cannot; the message names the label column and the type.</exception>
+    public static void CheckSupported(string labelColumnName, DataViewType itemType)
+    {
+        if (!SupportedTypes.ContainsKey(itemType.RawType))
+            throw new ArgumentOutOfRangeException(labelColumnName,
+                $"Schema mismatch for label column '{labelColumnName}': its key values are of type {itemType}, which the predicted label cannot carry; " +
+                $"expected key values of {string.Join(", ", SupportedTypes.Values.Select(t => t.ToString()))}. Map the labels to text first (e.g. with ConvertType or a custom mapping).");
+    }
+
     /// <summary>
     /// One default value of the given item type: stands in for the key values when only a <see cref="SchemaShape"/>
     /// is known, where the annotation's type matters and its values do not.
     /// </summary>
     public static LabelKeyValues Placeholder(DataViewType itemType)
     {
-        var type = SupportedTypes.FirstOrDefault(t => t.Key == itemType.RawType).Value ?? TextDataViewType.Instance;
+        var type = SupportedTypes[itemType.RawType];
         object? value = type.RawType == typeof(ReadOnlyMemory<char>) ? "" : Activator.CreateInstance(type.RawType);
         return new LabelKeyValues(type, [Convert.ToString(value, CultureInfo.InvariantCulture)!]);
     }

@@ -1,5 +1,4 @@
 using ClipTrainer.Data;
-using ClipTrainer.Training;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 
@@ -60,18 +59,26 @@ internal sealed class OutputColumns
     /// Makes the getter of added column <paramref name="index"/> (an index into <see cref="Names"/>) over the current
     /// row's model output, which <paramref name="current"/> returns (softmax probabilities, or the one raw output).
     /// </summary>
-    public Delegate MakeGetter(int index, Func<float[]> current)
+    public Delegate MakeGetter(int index, Func<float[]> current) => (Task, index) switch
     {
-        string name = Names[index];
-        if (name == ScoreColumnName && Task == SequenceTask.MulticlassClassification)
-            return (ValueGetter<VBuffer<float>>)((ref VBuffer<float> value) => new VBuffer<float>(ClassCount, current()).CopyTo(ref value));
-        if (name == ScoreColumnName)
-            return (ValueGetter<float>)((ref float value) => value = current()[0]);
-        if (name == ProbabilityColumnName && Task == SequenceTask.BinaryClassification)
-            return (ValueGetter<float>)((ref float value) => value = Sigmoid(current()[0]));
-        if (Task == SequenceTask.BinaryClassification)
-            return (ValueGetter<bool>)((ref bool value) => value = current()[0] > 0);
-        return (ValueGetter<uint>)((ref uint value) => value = ArgMax(current()) + 1);
+        (SequenceTask.MulticlassClassification, 0) =>
+            (ValueGetter<VBuffer<float>>)((ref VBuffer<float> value) => new VBuffer<float>(ClassCount, current()).CopyTo(ref value)),
+        (SequenceTask.MulticlassClassification, 1) => (ValueGetter<uint>)((ref uint value) => value = ArgMax(current()) + 1),
+        (SequenceTask.BinaryClassification, 1) => (ValueGetter<float>)((ref float value) => value = Sigmoid(current()[0])),
+        (SequenceTask.BinaryClassification, 2) => (ValueGetter<bool>)((ref bool value) => value = current()[0] > 0),
+        (_, 0) => (ValueGetter<float>)((ref float value) => value = current()[0]),
+        _ => throw new ArgumentOutOfRangeException(nameof(index), index, $"{Task} adds {Names.Count} columns."),
+    };
+
+    /// <summary>Throws unless the added columns' names differ from each other.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">Two names are equal; the parameter name is the option that repeats one.</exception>
+    public void CheckDistinctNames()
+    {
+        var repeated = Names.GroupBy(n => n).FirstOrDefault(g => g.Count() > 1)?.Key;
+        if (repeated is null) return;
+        string option = repeated == ScoreColumnName ? "ScoreColumnName" : "PredictionColumnName";
+        throw new ArgumentOutOfRangeException(option, repeated,
+            $"The output columns of {Task} must have distinct names, but '{repeated}' is used twice among {string.Join(", ", Names)}.");
     }
 
     private static float Sigmoid(float x) => 1f / (1f + MathF.Exp(-x));

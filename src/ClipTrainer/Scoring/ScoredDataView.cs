@@ -7,6 +7,12 @@ namespace ClipTrainer.Scoring;
 /// The lazily scored view that <c>SequenceTransformer.Transform</c> returns: the input's columns plus the model's.
 /// Cursors score <see cref="SequenceScorer.BlockSize"/> rows per forward pass.
 /// </summary>
+/// <remarks>
+/// A cursor runs two cursors of the input in step (data views are repeatable: the same columns, no shuffling, give
+/// the same rows in the same order): one reads features ahead to score a block, the other serves the current row's
+/// pass-through columns. What computes the feature column upstream therefore runs twice; cache the input
+/// (<c>mlContext.Data.Cache</c>) when that is expensive.
+/// </remarks>
 internal sealed class ScoredDataView : IDataView
 {
     private readonly IDataView _input;
@@ -32,7 +38,8 @@ internal sealed class ScoredDataView : IDataView
     public DataViewRowCursor GetRowCursor(IEnumerable<DataViewSchema.Column> columnsNeeded, Random? rand = null)
     {
         var needed = columnsNeeded.ToList();
-        var inputColumns = ScoredColumns.Dependencies(needed, _input.Schema, _featureColumnName);
+        // The main cursor serves the requested input columns only; the features are read by the look-ahead cursor.
+        var inputColumns = needed.Where(c => c.Index < _input.Schema.Count).Select(c => _input.Schema[c.Index]);
         bool scoring = needed.Any(c => c.Index >= _input.Schema.Count);
         // A second cursor over the same rows reads features ahead, so rows can be scored in blocks while the main
         // cursor still serves the pass-through columns of the current row.
@@ -83,6 +90,7 @@ internal sealed class ScoredDataView : IDataView
             {
                 VBuffer<float> row = default;
                 _features!(ref row);
+                _parent._scorer.CheckRow(row, _lookahead.Position, _parent._featureColumnName);
                 rows.Add(row); // the getter allocates a fresh buffer for a default destination, so rows do not alias
             }
             _block = _parent._scorer.Score(rows);

@@ -66,6 +66,7 @@ internal sealed class SequenceRowMapper : IRowToRowMapper
             if (_input.Position != _scoredPosition || _input.Position < 0)
             {
                 _features!(ref _row);
+                _parent._scorer.CheckRow(_row, _input.Position, _parent._featureColumnName);
                 _current = _parent._scorer.Score([_row])[0];
                 _scoredPosition = _input.Position;
             }

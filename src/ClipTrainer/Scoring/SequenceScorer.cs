@@ -1,6 +1,5 @@
 using ClipTrainer.Data;
 using ClipTrainer.Modeling;
-using ClipTrainer.Training;
 using Microsoft.ML.Data;
 using static TorchSharp.torch;
 
@@ -24,6 +23,15 @@ internal sealed class SequenceScorer
         _outputs = outputs;
         _inputSize = inputSize;
         _device = device;
+    }
+
+    /// <summary>Throws unless <paramref name="row"/> holds a positive multiple of the input size.</summary>
+    /// <exception cref="InvalidOperationException">It does not; the message names the column, the row and the length.</exception>
+    public void CheckRow(in VBuffer<float> row, long position, string featureColumnName)
+    {
+        if (row.Length == 0 || row.Length % _inputSize != 0)
+            throw new InvalidOperationException(
+                $"Row {position} of feature column '{featureColumnName}' holds {row.Length} values, which is not a positive multiple of InputSize {_inputSize}.");
     }
 
     /// <summary>Per row: softmax probabilities (multiclass) or the single raw output (binary logit, regression value).</summary>

@@ -17,15 +17,19 @@ internal sealed class BestWeights(SequenceModel model) : IDisposable
         _bestLoss = validationLoss;
         _bestEpoch = epoch;
         DisposeSnapshot();
+        using var scope = NewDisposeScope();
         using var noGrad = no_grad();
-        _snapshot = model.state_dict().ToDictionary(p => p.Key, p => p.Value.detach().clone());
+        _snapshot = model.state_dict().ToDictionary(p => p.Key, p => p.Value.detach().clone().DetachFromDisposeScope());
         return true;
     }
 
-    /// <summary>Loads the best weights back into the model and returns their epoch (the last epoch if none was offered).</summary>
-    public int Restore()
+    /// <summary>
+    /// Loads the best weights back into the model and returns their epoch; returns <paramref name="lastEpoch"/>, and
+    /// leaves the model as it is, when no epoch had a finite validation loss.
+    /// </summary>
+    public int Restore(int lastEpoch)
     {
-        if (_snapshot is null) return 0;
+        if (_snapshot is null) return lastEpoch;
         model.load_state_dict(_snapshot);
         return _bestEpoch;
     }

@@ -9,8 +9,8 @@ using static TorchSharp.torch;
 namespace ClipTrainer.Training;
 
 /// <summary>
-/// The one training loop: batch → forward → loss → backward → clip → step → history. The ML.NET trainer and the
-/// experiment commands both run it, so what they measure is what users get.
+/// The one training loop: batch → forward → loss → backward → clip → step → history. The ML.NET trainer runs it, and
+/// so can any code holding a <see cref="SequenceModel"/> and a <see cref="SequenceDataset"/>, without ML.NET.
 /// </summary>
 public static class SequenceTrainingLoop
 {
@@ -41,7 +41,31 @@ public static class SequenceTrainingLoop
             throw new ArgumentException("The training data has no usable rows (every label was missing?).", nameof(training));
         if (settings.EarlyStoppingPatience is not null && validation is null)
             throw new ArgumentException("Early stopping needs validation data.", nameof(validation));
+        if (validation is { Count: 0 })
+            throw new ArgumentException("The validation data has no usable rows (every label was missing?).", nameof(validation));
 
+        // One run at a time per process: dropout draws from libtorch's global generator, so concurrent runs would
+        // interleave their draws and no longer repeat; libtorch already spreads each run over the cores.
+        lock (Gate)
+        {
+            int threads = torch.get_num_threads();
+            try
+            {
+                if (settings.NumberOfThreads is int wanted) torch.set_num_threads(wanted);
+                return Train(model, training, validation, settings, cancellation);
+            }
+            finally
+            {
+                torch.set_num_threads(threads);
+            }
+        }
+    }
+
+    private static readonly object Gate = new();
+
+    private static TrainingHistory Train(SequenceModel model, SequenceDataset training, SequenceDataset? validation,
+        TrainingSettings settings, CancellationToken cancellation)
+    {
         var device = DeviceResolver.Resolve(settings.Device);
         model.to(device);
         torch.manual_seed(settings.Seed); // dropout draws from the global generator: seed it so runs repeat
@@ -54,7 +78,7 @@ public static class SequenceTrainingLoop
         long totalSteps = (long)stepsPerEpoch * settings.MaximumNumberOfEpochs;
         var batcher = new SequenceBatcher(training, settings.BatchSize, settings.Shuffle, settings.Seed);
         var epochs = new List<EpochRecord>();
-        var best = new BestWeights(model);
+        using var best = new BestWeights(model);
         int epochsSinceBest = 0;
         long globalStep = 0;
 
@@ -62,7 +86,8 @@ public static class SequenceTrainingLoop
         {
             var watch = Stopwatch.StartNew();
             model.train();
-            // Running sums stay on the device: one host read per epoch, not one per step.
+            // Running sums stay on the device and are read once per epoch; the only per-step host read is the clipper's
+            // non-finite check, which its policy needs to decide.
             using var lossSum = zeros(1, dtype: ScalarType.Float64, device: device);
             using var normSum = zeros(1, dtype: ScalarType.Float64, device: device);
             using var normMax = zeros(1, dtype: ScalarType.Float64, device: device);
@@ -126,8 +151,7 @@ public static class SequenceTrainingLoop
             }
         }
 
-        int bestEpoch = settings.EarlyStoppingPatience is null ? epochs.Count : best.Restore();
-        best.Dispose();
+        int bestEpoch = settings.EarlyStoppingPatience is null ? epochs.Count : best.Restore(lastEpoch: epochs.Count);
         model.eval();
         return new TrainingHistory(epochs, bestEpoch, TaskObjective.MetricName(settings.Task),
             stoppedEarly: epochs.Count < settings.MaximumNumberOfEpochs);

@@ -18,8 +18,11 @@ public static class TrainingDefaults
     /// <summary>Default number of sequences per optimizer step (ML.NET's TorchSharp default).</summary>
     public const int BatchSize = 32;
 
-    /// <summary>Default learning-rate schedule: constant, so that the learning rate a user sets is the one used.</summary>
-    public const LearningRateSchedule Schedule = LearningRateSchedule.Constant;
+    /// <summary>
+    /// Default learning-rate schedule: ML.NET's one-cycle schedule, so that <see cref="StartLearningRateRatio"/> and
+    /// <see cref="FinalLearningRateRatio"/> mean by default what they mean in ML.NET's own TorchSharp trainers.
+    /// </summary>
+    public const LearningRateSchedule Schedule = LearningRateSchedule.OneCycle;
 
     /// <summary>Default fraction of the steps spent warming up under <see cref="LearningRateSchedule.OneCycle"/> and <see cref="LearningRateSchedule.Cosine"/>.</summary>
     public const double WarmupFraction = 0.1;
@@ -29,6 +32,15 @@ public static class TrainingDefaults
 
     /// <summary>Default final ratio of the scheduled learning rate (ML.NET's TorchSharp default).</summary>
     public const double FinalLearningRateRatio = 0.9;
+
+    /// <summary>Default for reshuffling the training rows before every epoch.</summary>
+    public const bool Shuffle = true;
+
+    /// <summary>Default device.</summary>
+    public const ComputeDevice Device = ComputeDevice.Cpu;
+
+    /// <summary>Default number of steps between two step-progress reports.</summary>
+    public const int StepReportInterval = 10;
 
     /// <summary>Default seed of weights, dropout and shuffling.</summary>
     public const int Seed = 1;

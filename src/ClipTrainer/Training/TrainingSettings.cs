@@ -43,10 +43,10 @@ public sealed class TrainingSettings
 
     /// <summary>Gets or sets whether the training rows are reshuffled (seeded) before every epoch.</summary>
     /// <value>Default: <see langword="true"/>.</value>
-    public bool Shuffle { get; set; } = true;
+    public bool Shuffle { get; set; } = TrainingDefaults.Shuffle;
 
     /// <summary>Gets or sets the learning-rate schedule.</summary>
-    /// <value>Default: <see cref="LearningRateSchedule.Constant"/>.</value>
+    /// <value>Default: <see cref="LearningRateSchedule.OneCycle"/>.</value>
     public LearningRateSchedule Schedule { get; set; } = TrainingDefaults.Schedule;
 
     /// <summary>Gets or sets the fraction of all steps spent warming up (scheduled runs only).</summary>
@@ -78,7 +78,15 @@ public sealed class TrainingSettings
 
     /// <summary>Gets or sets the device.</summary>
     /// <value>Default: <see cref="ComputeDevice.Cpu"/>.</value>
-    public ComputeDevice Device { get; set; } = ComputeDevice.Cpu;
+    public ComputeDevice Device { get; set; } = TrainingDefaults.Device;
+
+    /// <summary>
+    /// Gets or sets how many threads libtorch uses while this run trains (restored afterwards); null leaves libtorch's
+    /// setting. Small recurrent models often train fastest on one thread, and other busy processes make more threads
+    /// slower, not faster.
+    /// </summary>
+    /// <value>Range: null or &gt; 0. Default: null.</value>
+    public int? NumberOfThreads { get; set; }
 
     /// <summary>Gets or sets a callback invoked synchronously, on the training thread, after every epoch.</summary>
     /// <value>Default: null.</value>
@@ -90,7 +98,7 @@ public sealed class TrainingSettings
 
     /// <summary>Gets or sets how many optimizer steps lie between two <see cref="StepProgress"/> reports (each costs one host sync).</summary>
     /// <value>Range: &gt; 0. Default: 10.</value>
-    public int StepReportInterval { get; set; } = 10;
+    public int StepReportInterval { get; set; } = TrainingDefaults.StepReportInterval;
 
     /// <summary>Checks every setting, clipping included, and throws on the first one out of range.</summary>
     /// <exception cref="ArgumentOutOfRangeException">A setting is out of its range; the parameter name is the setting's.</exception>
@@ -110,6 +118,7 @@ public sealed class TrainingSettings
         Require(FinalLearningRateRatio >= 0 && double.IsFinite(FinalLearningRateRatio), FinalLearningRateRatio, nameof(FinalLearningRateRatio), "a finite number >= 0");
         Require(EarlyStoppingPatience is null or > 0, EarlyStoppingPatience, nameof(EarlyStoppingPatience), "null (off) or > 0");
         Require(Enum.IsDefined(Device), Device, nameof(Device), "a defined ComputeDevice");
+        Require(NumberOfThreads is null or > 0, NumberOfThreads, nameof(NumberOfThreads), "null (libtorch's setting) or > 0");
         Require(StepReportInterval > 0, StepReportInterval, nameof(StepReportInterval), "> 0");
         ArgumentNullException.ThrowIfNull(Clipping, nameof(Clipping));
         Clipping.Validate();
@@ -118,6 +127,7 @@ public sealed class TrainingSettings
     private static void Require(bool valid, object? value, string name, string expected)
     {
         if (!valid)
-            throw new ArgumentOutOfRangeException(name, value, $"{name} must be {expected}; got {value?.ToString() ?? "null"}.");
+            throw new ArgumentOutOfRangeException(name, value,
+                string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{name} must be {expected}; got {value?.ToString() ?? "null"}."));
     }
 }
