@@ -48,7 +48,16 @@ public static class SequenceTrainingLoop
         // built meanwhile) would interleave their draws and no longer repeat; libtorch already spreads a run over the cores.
         lock (GlobalGeneratorGate.Gate)
         {
-            return Train(model, training, validation, settings, cancellation);
+            int threads = torch.get_num_threads();
+            try
+            {
+                if (settings.NumberOfThreads is int wanted) torch.set_num_threads(wanted);
+                return Train(model, training, validation, settings, cancellation);
+            }
+            finally
+            {
+                torch.set_num_threads(threads);
+            }
         }
     }
 

@@ -80,6 +80,14 @@ public sealed class TrainingSettings
     /// <value>Default: <see cref="ComputeDevice.Cpu"/>.</value>
     public ComputeDevice Device { get; set; } = TrainingDefaults.Device;
 
+    /// <summary>
+    /// Gets or sets how many threads libtorch uses while this run trains (restored afterwards); null leaves libtorch's
+    /// setting. Small recurrent models often train fastest on one thread, and other busy processes make more threads
+    /// slower, not faster.
+    /// </summary>
+    /// <value>Range: null or &gt; 0. Default: null.</value>
+    public int? NumberOfThreads { get; set; }
+
     /// <summary>Gets or sets a callback invoked synchronously, on the training thread, after every epoch.</summary>
     /// <value>Default: null.</value>
     public IProgress<EpochRecord>? EpochProgress { get; set; }
@@ -110,6 +118,7 @@ public sealed class TrainingSettings
         Require(FinalLearningRateRatio >= 0 && double.IsFinite(FinalLearningRateRatio), FinalLearningRateRatio, nameof(FinalLearningRateRatio), "a finite number >= 0");
         Require(EarlyStoppingPatience is null or > 0, EarlyStoppingPatience, nameof(EarlyStoppingPatience), "null (off) or > 0");
         Require(Enum.IsDefined(Device), Device, nameof(Device), "a defined ComputeDevice");
+        Require(NumberOfThreads is null or > 0, NumberOfThreads, nameof(NumberOfThreads), "null (libtorch's setting) or > 0");
         Require(StepReportInterval > 0, StepReportInterval, nameof(StepReportInterval), "> 0");
         ArgumentNullException.ThrowIfNull(Clipping, nameof(Clipping));
         Clipping.Validate();

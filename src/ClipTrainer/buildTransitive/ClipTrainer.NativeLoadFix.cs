@@ -172,16 +172,94 @@ namespace ClipTrainer.Build
         }
 
         /// <summary>
-        /// Finds the libstdc++ the dynamic loader would pick on this host: LD_LIBRARY_PATH, then the usual system
-        /// directories. Returns null where there is none.
+        /// Finds the libstdc++ the dynamic loader would pick on this host: the first directory of
+        /// <see cref="LibrarySearchDirectories"/> that holds the file. Returns null where there is none.
         /// </summary>
         public static string? FindHostLibrary(string fileName)
         {
             string triplet = RuntimeInformation.OSArchitecture == Architecture.Arm64 ? "aarch64-linux-gnu" : "x86_64-linux-gnu";
-            var directories = (Environment.GetEnvironmentVariable("LD_LIBRARY_PATH") ?? "")
-                .Split(new[] { ':' }, StringSplitOptions.RemoveEmptyEntries)
-                .Concat(new[] { "/lib/" + triplet, "/usr/lib/" + triplet, "/lib64", "/usr/lib64", "/lib", "/usr/lib" });
-            return directories.Select(d => Path.Combine(d, fileName)).FirstOrDefault(System.IO.File.Exists);
+            return LibrarySearchDirectories(Environment.GetEnvironmentVariable("LD_LIBRARY_PATH"), "/etc/ld.so.conf", triplet)
+                .Select(d => Path.Combine(d, fileName))
+                .FirstOrDefault(System.IO.File.Exists);
+        }
+
+        /// <summary>
+        /// The directories the dynamic loader searches for a library that has no slash in its name, in its order:
+        /// LD_LIBRARY_PATH, then the directories of ld.so.conf and the files it includes (from which ldconfig builds
+        /// ld.so.cache), then the default system directories. Duplicates are kept at their first place.
+        /// </summary>
+        public static IReadOnlyList<string> LibrarySearchDirectories(string? ldLibraryPath, string ldSoConf, string triplet)
+        {
+            var fromEnvironment = (ldLibraryPath ?? "").Split(new[] { ':', ';' }, StringSplitOptions.RemoveEmptyEntries);
+            var defaults = new[] { "/lib/" + triplet, "/usr/lib/" + triplet, "/lib64", "/usr/lib64", "/lib", "/usr/lib" };
+            return fromEnvironment.Concat(ReadLdSoConf(ldSoConf)).Concat(defaults).Distinct(StringComparer.Ordinal).ToList();
+        }
+
+        /// <summary>
+        /// The library directories listed by an ld.so.conf file, following its <c>include</c> lines (glob patterns,
+        /// relative ones taken from the including file's directory, matches in sorted order) as ldconfig does. Comments,
+        /// <c>hwcap</c> lines and relative directories are skipped; a missing or unreadable file yields nothing.
+        /// </summary>
+        public static IReadOnlyList<string> ReadLdSoConf(string path)
+        {
+            var result = new List<string>();
+            ReadLdSoConf(path, result, new HashSet<string>(StringComparer.Ordinal));
+            return result;
+        }
+
+        private static void ReadLdSoConf(string path, List<string> result, HashSet<string> visited)
+        {
+            if (!visited.Add(Path.GetFullPath(path))) return; // an include cycle
+            string[] lines;
+            try
+            {
+                lines = System.IO.File.ReadAllLines(path);
+            }
+            catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
+            {
+                return;
+            }
+            string directory = Path.GetDirectoryName(Path.GetFullPath(path)) ?? "/";
+            foreach (string raw in lines)
+            {
+                int comment = raw.IndexOf('#');
+                string line = (comment >= 0 ? raw.Substring(0, comment) : raw).Trim();
+                if (line.Length == 0) continue;
+                if (StartsWithKeyword(line, "include"))
+                {
+                    var patterns = line.Substring("include".Length).Split(new[] { ' ', '\t' }, StringSplitOptions.RemoveEmptyEntries);
+                    foreach (string pattern in patterns)
+                        foreach (string included in ExpandGlob(pattern.StartsWith("/") ? pattern : Path.Combine(directory, pattern)))
+                            ReadLdSoConf(included, result, visited);
+                }
+                else if (!StartsWithKeyword(line, "hwcap"))
+                {
+                    int type = line.IndexOf('='); // legacy "directory=library type" entries
+                    string entry = (type >= 0 ? line.Substring(0, type) : line).TrimEnd();
+                    if (entry.Length > 1) entry = entry.TrimEnd('/');
+                    if (entry.StartsWith("/")) result.Add(entry);
+                }
+            }
+        }
+
+        private static bool StartsWithKeyword(string line, string keyword) =>
+            line.StartsWith(keyword, StringComparison.Ordinal) && line.Length > keyword.Length && char.IsWhiteSpace(line[keyword.Length]);
+
+        /// <summary>Expands a glob whose wildcards (* and ?) are in the last path component only; files only, sorted.</summary>
+        private static IEnumerable<string> ExpandGlob(string pattern)
+        {
+            string name = Path.GetFileName(pattern);
+            string? directory = Path.GetDirectoryName(pattern);
+            if (name.IndexOfAny(new[] { '*', '?' }) < 0) return System.IO.File.Exists(pattern) ? new[] { pattern } : new string[0];
+            if (directory == null || !Directory.Exists(directory)) return new string[0];
+            try
+            {
+                return Directory.GetFiles(directory, name).OrderBy(f => f, StringComparer.Ordinal).ToList();
+            }
+            catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
+            {
+                return new string[0];
+            }
         }
 
         private sealed class Section
@@ -244,7 +322,10 @@ namespace ClipTrainer.Build
         private static ulong U64(byte[] b, long o) => U32(b, o) | (ulong)U32(b, o + 4) << 32;
     }
 
-    /// <summary>Patches one library file in place (through a temporary file, so a hard link is never written through).</summary>
+    /// <summary>
+    /// Patches one library file in place, or writes a patched copy of it; always through a temporary file, so a hard link
+    /// is never written through.
+    /// </summary>
     public static class NativeLoadFix
     {
         /// <summary>The library whose version needs are checked against the host.</summary>
@@ -258,30 +339,78 @@ namespace ClipTrainer.Build
         /// <exception cref="InvalidDataException">The library or the host's libstdc++ cannot be parsed, or cannot be fixed.</exception>
         public static IReadOnlyList<string> Apply(string path, ISet<string> hostVersions)
         {
+            var needs = Plan(path, hostVersions, out byte[] elf);
+            if (needs.Count == 0) return new string[0];
+
+            ElfVersionNeeds.MarkWeak(elf, needs);
+            // The output copy may be a hard link into the NuGet cache, whose content must never change: Replace writes a
+            // new file. The timestamp is kept so incremental copies still skip the file.
+            Replace(path, elf, System.IO.File.GetLastWriteTimeUtc(path));
+            return needs.Select(n => n.Version).ToList();
+        }
+
+        /// <summary>
+        /// How much later than its source a copy made by <see cref="WritePatchedCopy"/> is stamped. The copy is meant to
+        /// replace, in a referencing project's output, the package's own file that MSBuild copies there first; a copy with
+        /// the source's timestamp would look up to date and be skipped, while a later one wins every incremental copy.
+        /// </summary>
+        public static readonly TimeSpan CopyTimestampOffset = TimeSpan.FromSeconds(2);
+
+        /// <summary>
+        /// Writes to <paramref name="destination"/> a copy of <paramref name="source"/> whose version needs that the host
+        /// lacks are weakened, stamped <see cref="CopyTimestampOffset"/> after the source. Returns the weakened version
+        /// names; when there are none, no copy is wanted, and a stale one at <paramref name="destination"/> is deleted.
+        /// The destination is only rewritten when its bytes or timestamp differ (<paramref name="written"/> tells).
+        /// </summary>
+        /// <exception cref="FileNotFoundException">The source does not exist.</exception>
+        /// <exception cref="InvalidDataException">The source cannot be parsed, or cannot be fixed.</exception>
+        public static IReadOnlyList<string> WritePatchedCopy(string source, string destination, ISet<string> hostVersions, out bool written)
+        {
+            written = false;
+            var needs = Plan(source, hostVersions, out byte[] elf);
+            if (needs.Count == 0)
+            {
+                if (System.IO.File.Exists(destination)) System.IO.File.Delete(destination);
+                return new string[0];
+            }
+
+            ElfVersionNeeds.MarkWeak(elf, needs);
+            DateTime stamp = System.IO.File.GetLastWriteTimeUtc(source) + CopyTimestampOffset;
+            bool current = System.IO.File.Exists(destination) && System.IO.File.GetLastWriteTimeUtc(destination) == stamp &&
+                new FileInfo(destination).Length == elf.Length && System.IO.File.ReadAllBytes(destination).SequenceEqual(elf);
+            if (!current)
+            {
+                Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(destination))!);
+                Replace(destination, elf, stamp);
+                written = true;
+            }
+            return needs.Select(n => n.Version).ToList();
+        }
+
+        // Reads a library and plans its patch; the errors name the file.
+        private static IReadOnlyList<ElfVersionNeed> Plan(string path, ISet<string> hostVersions, out byte[] elf)
+        {
             if (!System.IO.File.Exists(path))
                 throw new FileNotFoundException("The native library to patch was not found at '" + path + "'.", path);
-            byte[] elf = System.IO.File.ReadAllBytes(path);
-            IReadOnlyList<ElfVersionNeed> needs;
+            elf = System.IO.File.ReadAllBytes(path);
             try
             {
-                needs = ElfVersionNeeds.PlanWeakening(elf, NeededLibrary, hostVersions);
+                return ElfVersionNeeds.PlanWeakening(elf, NeededLibrary, hostVersions);
             }
             catch (InvalidDataException e)
             {
                 throw new InvalidDataException("Cannot patch '" + path + "': " + e.Message, e);
             }
-            if (needs.Count == 0) return new string[0];
+        }
 
-            ElfVersionNeeds.MarkWeak(elf, needs);
-            // Write a sibling file and rename it over the original: the output copy may be a hard link into the NuGet
-            // cache, whose content must never change. The timestamp is kept so incremental copies still skip the file.
-            DateTime lastWrite = System.IO.File.GetLastWriteTimeUtc(path);
+        // Writes a sibling file and renames it over the path: never writes through a hard link, never leaves half a file.
+        private static void Replace(string path, byte[] content, DateTime lastWriteUtc)
+        {
             string temporary = path + ".cliptrainer-tmp";
-            System.IO.File.WriteAllBytes(temporary, elf);
-            System.IO.File.SetLastWriteTimeUtc(temporary, lastWrite);
-            System.IO.File.Delete(path);
+            System.IO.File.WriteAllBytes(temporary, content);
+            System.IO.File.SetLastWriteTimeUtc(temporary, lastWriteUtc);
+            if (System.IO.File.Exists(path)) System.IO.File.Delete(path);
             System.IO.File.Move(temporary, path);
-            return needs.Select(n => n.Version).ToList();
         }
 
         /// <summary>The versions the host's libstdc++ defines, or null when the host has none that can be found.</summary>
@@ -302,16 +431,33 @@ namespace ClipTrainer.Build
     }
 
 #if !CLIPTRAINER_ELF_ONLY
-    /// <summary>MSBuild task: applies <see cref="NativeLoadFix"/> to each output copy of libLibTorchSharp.so.</summary>
+    /// <summary>
+    /// MSBuild task: applies <see cref="NativeLoadFix"/> to libLibTorchSharp.so, either in place to output copies
+    /// (<see cref="Files"/>) or by writing patched copies (<see cref="SourceFiles"/> to <see cref="DestinationFiles"/>).
+    /// </summary>
     public sealed class PatchLibTorchSharpForHost : Microsoft.Build.Utilities.Task
     {
-        /// <summary>The output copies to patch.</summary>
-        [Microsoft.Build.Framework.Required]
+        /// <summary>Output copies to patch in place.</summary>
         public Microsoft.Build.Framework.ITaskItem[] Files { get; set; } = new Microsoft.Build.Framework.ITaskItem[0];
+
+        /// <summary>Libraries to write patched copies of, never changed themselves (e.g. the NuGet cache's file).</summary>
+        public Microsoft.Build.Framework.ITaskItem[] SourceFiles { get; set; } = new Microsoft.Build.Framework.ITaskItem[0];
+
+        /// <summary>Where each of <see cref="SourceFiles"/> is copied to, pairwise.</summary>
+        public Microsoft.Build.Framework.ITaskItem[] DestinationFiles { get; set; } = new Microsoft.Build.Framework.ITaskItem[0];
+
+        /// <summary>The <see cref="DestinationFiles"/> that hold a patched copy (none where the host needs no patch).</summary>
+        [Microsoft.Build.Framework.Output]
+        public Microsoft.Build.Framework.ITaskItem[] CopiedFiles { get; set; } = new Microsoft.Build.Framework.ITaskItem[0];
 
         /// <inheritdoc />
         public override bool Execute()
         {
+            if (SourceFiles.Length != DestinationFiles.Length)
+            {
+                Log.LogError("ClipTrainer: " + SourceFiles.Length + " source files but " + DestinationFiles.Length + " destination files.");
+                return false;
+            }
             if (!RuntimeInformation.IsOSPlatform(OSPlatform.Linux)) return true;
             ISet<string>? host;
             try
@@ -328,24 +474,45 @@ namespace ClipTrainer.Build
                 Log.LogWarning("ClipTrainer: no " + NativeLoadFix.NeededLibrary + " found on this host; libLibTorchSharp.so left as shipped.");
                 return true;
             }
+            ISet<string> hostVersions = host;
             foreach (var item in Files)
             {
-                try
-                {
-                    var weakened = NativeLoadFix.Apply(item.ItemSpec, host);
-                    if (weakened.Count > 0)
-                    {
-                        Log.LogMessage(Microsoft.Build.Framework.MessageImportance.High,
-                            "ClipTrainer: marked " + string.Join(", ", weakened) + " weak in " + item.ItemSpec +
-                            " (this host's " + NativeLoadFix.NeededLibrary + " lacks it and nothing calls it).");
-                    }
-                }
-                catch (Exception e) when (e is IOException || e is InvalidDataException || e is UnauthorizedAccessException)
-                {
-                    Log.LogError("ClipTrainer: " + e.Message);
-                }
+                Report(item.ItemSpec, Guarded(() => NativeLoadFix.Apply(item.ItemSpec, hostVersions)), written: true);
             }
+            var copied = new List<Microsoft.Build.Framework.ITaskItem>();
+            for (int i = 0; i < SourceFiles.Length; i++)
+            {
+                string source = SourceFiles[i].ItemSpec, destination = DestinationFiles[i].ItemSpec;
+                bool written = false;
+                var weakened = Guarded(() => NativeLoadFix.WritePatchedCopy(source, destination, hostVersions, out written));
+                Report(destination, weakened, written);
+                if (weakened.Count > 0) copied.Add(DestinationFiles[i]);
+            }
+            CopiedFiles = copied.ToArray();
             return !Log.HasLoggedErrors;
+        }
+
+        // Runs one patch; an error is logged and counts as nothing weakened.
+        private IReadOnlyList<string> Guarded(Func<IReadOnlyList<string>> patch)
+        {
+            try
+            {
+                return patch();
+            }
+            catch (Exception e) when (e is IOException || e is InvalidDataException || e is UnauthorizedAccessException)
+            {
+                Log.LogError("ClipTrainer: " + e.Message);
+                return new string[0];
+            }
+        }
+
+        // Says which versions were weakened: in the normal build output when the file was written, in detail otherwise.
+        private void Report(string path, IReadOnlyList<string> weakened, bool written)
+        {
+            if (weakened.Count == 0) return;
+            Log.LogMessage(written ? Microsoft.Build.Framework.MessageImportance.High : Microsoft.Build.Framework.MessageImportance.Low,
+                "ClipTrainer: marked " + string.Join(", ", weakened) + " weak in " + path +
+                " (this host's " + NativeLoadFix.NeededLibrary + " lacks it and nothing calls it).");
         }
     }
 #endif

@@ -78,6 +78,19 @@ public sealed class NativeLoadFixTests : IDisposable
     }
 
     [Fact]
+    public void BuildOutput_MarksGlibcxx3432Weak_ExactlyWhenTheLoadedLibstdcxxLacksIt()
+    {
+        // Independent of the code under test's host lookup and version reading: the libstdc++ this process mapped, and
+        // a plain byte search for the version name in it.
+        if (!RuntimeInformation.IsOSPlatform(OSPlatform.Linux)) return;
+        bool hostHasIt = LoadedLibstdcxx.Defines("GLIBCXX_3.4.32");
+
+        var anchor = ElfVersionNeeds.ReadVersionNeeds(File.ReadAllBytes(OutputLibrary())).Single(n => n.Version == "GLIBCXX_3.4.32");
+
+        Assert.Equal(!hostHasIt, anchor.IsWeak);
+    }
+
+    [Fact]
     public void BuildOutput_Loads_AndTorchComputes()
     {
         using var sum = torch.ones(3).sum();
@@ -142,6 +155,100 @@ public sealed class NativeLoadFixTests : IDisposable
 
         Assert.Equal(before, File.ReadAllBytes(path));
         Assert.NotEqual(before, File.ReadAllBytes(link));
+    }
+
+    [Fact]
+    public void WritePatchedCopy_WritesAPatchedCopyStampedAfterTheSource_AndLeavesTheSourceAlone()
+    {
+        string source = CopyOfPackageLibrary();
+        byte[] before = File.ReadAllBytes(source);
+        var stamp = File.GetLastWriteTimeUtc(source);
+        string copy = Path.Combine(_directory, "out", "runtimes", LibraryName);
+
+        var first = NativeLoadFix.WritePatchedCopy(source, copy, HostWithout("GLIBCXX_3.4.32"), out bool firstWritten);
+        var written = File.GetLastWriteTimeUtc(copy);
+        var second = NativeLoadFix.WritePatchedCopy(source, copy, HostWithout("GLIBCXX_3.4.32"), out bool secondWritten);
+
+        Assert.Equal(new[] { "GLIBCXX_3.4.32" }, first);
+        Assert.Equal(first, second);
+        Assert.True(firstWritten);
+        Assert.False(secondWritten);
+        Assert.Equal(before, File.ReadAllBytes(source));
+        Assert.Equal(stamp, File.GetLastWriteTimeUtc(source));
+        Assert.Equal(stamp + NativeLoadFix.CopyTimestampOffset, written);
+        Assert.Equal(written, File.GetLastWriteTimeUtc(copy));
+        byte[] patched = File.ReadAllBytes(copy);
+        var offset = ElfVersionNeeds.ReadVersionNeeds(before).Single(n => n.Version == "GLIBCXX_3.4.32").FlagsOffset;
+        Assert.Equal(new[] { (int)offset }, Enumerable.Range(0, before.Length).Where(i => before[i] != patched[i]));
+        Assert.Empty(Directory.GetFiles(Path.GetDirectoryName(copy)!, "*.cliptrainer-tmp"));
+    }
+
+    [Fact]
+    public void WritePatchedCopy_WantsNoCopy_AndDeletesAStaleOne_WhenTheHostHasEveryVersion()
+    {
+        string source = CopyOfPackageLibrary();
+        string copy = Path.Combine(_directory, "stale.so");
+        File.WriteAllText(copy, "left over from a host that needed the patch");
+
+        var weakened = NativeLoadFix.WritePatchedCopy(source, copy, HostWithout(), out bool written);
+
+        Assert.Empty(weakened);
+        Assert.False(written);
+        Assert.False(File.Exists(copy));
+    }
+
+    [Fact]
+    public void ReadLdSoConf_FollowsIncludesInOrder_AndSkipsCommentsHwcapRelativeEntriesAndCycles()
+    {
+        string etc = Directory.CreateDirectory(Path.Combine(_directory, "etc")).FullName;
+        string confD = Directory.CreateDirectory(Path.Combine(etc, "ld.so.conf.d")).FullName;
+        string conf = Path.Combine(etc, "ld.so.conf");
+        File.WriteAllLines(conf, new[]
+        {
+            "# the distribution's own",
+            "include ld.so.conf.d/*.conf",
+            "/opt/first",
+            "hwcap 0 nosegneon",
+            "  /opt/trailing/slash/   # a comment after an entry",
+            "relative/dir",
+            "/opt/legacy=libc5",
+            $"include {Path.Combine(etc, "absolute.conf")} {Path.Combine(etc, "missing-*.conf")}",
+        });
+        File.WriteAllText(Path.Combine(confD, "b.conf"), "/opt/b\n");
+        File.WriteAllText(Path.Combine(confD, "a.conf"), "/opt/a\ninclude ../ld.so.conf\n"); // a cycle back to the top
+        File.WriteAllText(Path.Combine(confD, "ignored.txt"), "/opt/not-a-conf-file\n");
+        File.WriteAllText(Path.Combine(etc, "absolute.conf"), "/opt/absolute\n");
+
+        Assert.Equal(
+            new[] { "/opt/a", "/opt/b", "/opt/first", "/opt/trailing/slash", "/opt/legacy", "/opt/absolute" },
+            ElfVersionNeeds.ReadLdSoConf(conf));
+        Assert.Empty(ElfVersionNeeds.ReadLdSoConf(Path.Combine(etc, "absent.conf")));
+    }
+
+    [Fact]
+    public void LibrarySearchDirectories_PutLdLibraryPathFirst_ThenLdSoConf_ThenTheDefaults_EachOnce()
+    {
+        string conf = Path.Combine(_directory, "ld.so.conf");
+        File.WriteAllLines(conf, new[] { "/opt/conf", "/usr/lib/x86_64-linux-gnu", "/env/one" });
+
+        var directories = ElfVersionNeeds.LibrarySearchDirectories("/env/one::/env/two", conf, "x86_64-linux-gnu");
+
+        Assert.Equal(
+            new[] { "/env/one", "/env/two", "/opt/conf", "/usr/lib/x86_64-linux-gnu", "/lib/x86_64-linux-gnu", "/lib64", "/usr/lib64", "/lib", "/usr/lib" },
+            directories);
+    }
+
+    [Fact]
+    public void FindHostLibrary_FindsTheLibstdcxxThisProcessLoaded()
+    {
+        if (!RuntimeInformation.IsOSPlatform(OSPlatform.Linux)) return;
+        string? loaded = LoadedLibstdcxx.Path();
+        Assert.NotNull(loaded);
+
+        string? found = ElfVersionNeeds.FindHostLibrary(NativeLoadFix.NeededLibrary);
+
+        Assert.NotNull(found);
+        Assert.Equal(File.ReadAllBytes(loaded!), File.ReadAllBytes(found!));
     }
 
     [Fact]
