@@ -15,18 +15,18 @@ namespace ClipTrainer.Samples;
 /// </summary>
 /// <remarks>
 /// Arguments: <c>--epochs N</c> (default 2; the seed uses 10) and <c>--batches N</c> (batches per epoch, default 100).
-/// Output (abridged; the seconds depend on the machine and on its load, here two shared cores):
+/// Output (abridged; the seconds depend on the machine and its load):
 /// <code>
 /// === GlobalNorm (threshold 0.5) ===
 /// Epoch [1/2], Step [10/100], Loss: 1.6756, pre-clip norm: 0.4980
 /// Epoch [1/2], Step [20/100], Loss: 1.6330, pre-clip norm: 0.5001 (clipped)
 /// ...
 /// mode              final loss  mean norm   max norm  clipped  seconds
-/// None                  1.6192     0.4227     0.7342       0%     40.5
-/// GlobalNorm            1.6194     0.4248     0.7336      14%      7.3
-/// LocalNorm             1.6192     0.4230     0.7341       2%     25.4
-/// Value                 1.6192     0.4227     0.7342       0%     29.5
-/// GlobalThenLocal       1.6194     0.4248     0.7336      14%      2.0
+/// None                  1.6192     0.4227     0.7342       0%      1.4
+/// GlobalNorm            1.6194     0.4248     0.7336      14%      1.0
+/// LocalNorm             1.6192     0.4230     0.7341       2%      0.8
+/// Value                 1.6192     0.4227     0.7342       0%      0.4
+/// GlobalThenLocal       1.6194     0.4248     0.7336      14%      0.4
 /// </code>
 /// On random labels the loss cannot fall much below ln 5 ≈ 1.609; what differs between modes is how large the
 /// updates are allowed to get.
