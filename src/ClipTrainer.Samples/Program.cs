@@ -10,11 +10,12 @@ var scenarios = new Dictionary<string, Action<string[]>>(StringComparer.OrdinalI
     [RegressionSample.Name] = RegressionSample.Run,
     [SeedSimpleRnnComparison.Name] = SeedSimpleRnnComparison.Run,
     [ClippingOverheadBenchmark.Name] = ClippingOverheadBenchmark.Run,
+    [TrainingThreadsBenchmark.Name] = TrainingThreadsBenchmark.Run,
 };
-// The default runs every sample once, in order, with its default arguments (the benchmark only when named).
+// The default runs every sample once, in order, with its default arguments (the benchmarks only when named).
 scenarios["all"] = _ =>
 {
-    foreach (var (scenario, runScenario) in scenarios.Where(s => s.Key is not "all" and not ClippingOverheadBenchmark.Name).ToList())
+    foreach (var (scenario, runScenario) in scenarios.Where(s => s.Key is not "all" and not ClippingOverheadBenchmark.Name and not TrainingThreadsBenchmark.Name).ToList())
     {
         Console.WriteLine($"===== {scenario} =====");
         runScenario([]);
