@@ -25,9 +25,10 @@ public static class SequenceSchemaChecks
     /// <param name="schema">The schema to look in.</param>
     /// <param name="columnName">The feature column's name.</param>
     /// <param name="inputSize">The number of features per time step. Range: &gt; 0.</param>
-    /// <param name="sequenceLength">The required number of time steps of a known-size column, or
-    /// <see langword="null"/> to accept any known size that is a multiple of <paramref name="inputSize"/>. Range: &gt; 0.
-    /// A variable-size column is accepted either way; its rows are checked when read.</param>
+    /// <param name="sequenceLength">The required number of time steps, which makes a known-size column of
+    /// <c>sequenceLength × inputSize</c> values the only accepted type; or <see langword="null"/> to accept any known
+    /// size that is a multiple of <paramref name="inputSize"/> and variable-size columns (whose rows are checked when
+    /// read). Range: &gt; 0.</param>
     /// <returns>The accepted column's description.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="schema"/> or <paramref name="columnName"/> is <see langword="null"/>.</exception>
     /// <exception cref="ArgumentOutOfRangeException">The column is missing or has the wrong type or size (ParamName is
@@ -47,6 +48,12 @@ public static class SequenceSchemaChecks
 
         if (!vector.IsKnownSize)
         {
+            if (sequenceLength is int fixedSteps)
+            {
+                throw Mismatch(Feature, columnName, $"expected known-size vector of Single of length {(long)fixedSteps * inputSize} "
+                    + $"(SequenceLength {fixedSteps} × InputSize {inputSize}), got {column.Type}; leave SequenceLength null for variable-length sequences");
+            }
+
             return new SequenceFeatureColumnInfo(columnName, inputSize, null);
         }
 

@@ -149,7 +149,7 @@ public class SequenceColumnReaderTests
     {
         var fixedData = Context.Data.LoadFromEnumerable(new[] { new FixedRow { Features = new float[6], Label = 1 } });
         var booleanData = Context.Data.LoadFromEnumerable(new[] { new BooleanRow { Features = [1], Label = true } });
-        var features = SequenceSchemaChecks.CheckFeatureColumn(fixedData.Schema, "Features", inputSize: 2);
+        var features = SequenceSchemaChecks.CheckFeatureColumn(booleanData.Schema, "Features", inputSize: 1);
         var label = SequenceSchemaChecks.CheckLabelColumn(fixedData.Schema, "Label", SequenceTask.MulticlassClassification);
 
         var exception = Assert.Throws<ArgumentOutOfRangeException>(() => SequenceColumnReader.Read(booleanData, features, label));

@@ -37,10 +37,20 @@ public class SequenceSchemaChecksTests
     [Fact]
     public void CheckFeatureColumn_VariableSizeVector_ReturnsVariableLength()
     {
-        var info = SequenceSchemaChecks.CheckFeatureColumn(Schema, nameof(SchemaRow.Variable), inputSize: 4, sequenceLength: 7);
+        var info = SequenceSchemaChecks.CheckFeatureColumn(Schema, nameof(SchemaRow.Variable), inputSize: 4, sequenceLength: null);
 
         Assert.True(info.IsVariableLength);
         Assert.Null(info.SequenceLength);
+    }
+
+    [Fact]
+    public void CheckFeatureColumn_VariableSizeVectorWithSequenceLength_ThrowsAskingForKnownSize()
+    {
+        var exception = Assert.Throws<ArgumentOutOfRangeException>(() =>
+            SequenceSchemaChecks.CheckFeatureColumn(Schema, nameof(SchemaRow.Variable), inputSize: 4, sequenceLength: 7));
+
+        Assert.Equal(nameof(SchemaRow.Variable), exception.ParamName);
+        Assert.Contains("expected known-size vector of Single of length 28 (SequenceLength 7 × InputSize 4)", exception.Message);
     }
 
     [Theory]
