@@ -10,6 +10,8 @@
 //
 // This file is compiled twice: by MSBuild's RoslynCodeTaskFactory (ClipTrainer.targets, with the task class) and by
 // the test project (CLIPTRAINER_ELF_ONLY, without it). It targets netstandard2.0 and C# 7.3, the task factory's floor.
+// It holds several types and runs past the usual file size on purpose: the task factory compiles one source file, and a
+// package that ships this source needs no build-time binary of its own.
 #nullable enable
 using System;
 using System.Collections.Generic;
