@@ -65,6 +65,27 @@ public sealed class SequenceTrainer : IEstimator<SequenceTransformer>
         return SchemaShapeWorkaround.Append(inputSchema, outputs.Schema());
     }
 
+    /// <summary>Checks the validation set's columns; its errors name the ValidationSet option.</summary>
+    private (SequenceFeatureColumnInfo? Features, SequenceLabelColumnInfo? Label) CheckValidationSet(
+        IDataView validationSet, DataViewSchema.Column trainingLabelColumn, SequenceLabelColumnInfo trainingLabel)
+    {
+        const string Name = nameof(SequenceTrainerOptions.ValidationSet);
+        try
+        {
+            var features = SequenceSchemaChecks.CheckFeatureColumn(validationSet.Schema, _options.FeatureColumnName, _options.InputSize, _options.SequenceLength);
+            var label = SequenceSchemaChecks.CheckLabelColumn(validationSet.Schema, _options.LabelColumnName, _task);
+            if (_task == SequenceTask.MulticlassClassification && !SameClasses(trainingLabelColumn, validationSet.Schema[label.Name]))
+                throw new ArgumentOutOfRangeException(Name,
+                    $"The validation set's label column '{label.Name}' has {label.NumberOfClasses} classes or other key values than the training data's " +
+                    $"({trainingLabel.NumberOfClasses} classes); key the validation labels with the MapValueToKey transformer fitted on the training data.");
+            return (features, label);
+        }
+        catch (ArgumentOutOfRangeException e) when (e.ParamName != Name)
+        {
+            throw new ArgumentOutOfRangeException(Name, $"In the ValidationSet: {e.Message}");
+        }
+    }
+
     private static bool SameClasses(DataViewSchema.Column training, DataViewSchema.Column validation)
     {
         if ((training.Type as KeyDataViewType)?.Count != (validation.Type as KeyDataViewType)?.Count) return false;
@@ -81,22 +102,24 @@ public sealed class SequenceTrainer : IEstimator<SequenceTransformer>
     public SequenceTransformer Fit(IDataView input)
     {
         ArgumentNullException.ThrowIfNull(input);
+        DeviceResolver.Resolve(_options.Device); // before any data is read
         var features = SequenceSchemaChecks.CheckFeatureColumn(input.Schema, _options.FeatureColumnName, _options.InputSize, _options.SequenceLength);
         var label = SequenceSchemaChecks.CheckLabelColumn(input.Schema, _options.LabelColumnName, _task);
         var keyValues = _task == SequenceTask.MulticlassClassification ? LabelKeyValues.FromColumn(input.Schema[label.Name]) : null;
         var outputs = new OutputColumns(_task, _options.ScoreColumnName, _options.PredictionColumnName, label.NumberOfClasses, keyValues);
+        var validationInfo = _options.ValidationSet is { } validationSet ? CheckValidationSet(validationSet, input.Schema[label.Name], label) : default;
+
         var training = SequenceColumnReader.Read(input, features, label);
-        SequenceDataset? validation = null;
-        if (_options.ValidationSet is { } validationSet)
-        {
-            var validationFeatures = SequenceSchemaChecks.CheckFeatureColumn(validationSet.Schema, _options.FeatureColumnName, _options.InputSize, _options.SequenceLength);
-            var validationLabel = SequenceSchemaChecks.CheckLabelColumn(validationSet.Schema, _options.LabelColumnName, _task);
-            if (_task == SequenceTask.MulticlassClassification && !SameClasses(input.Schema[label.Name], validationSet.Schema[label.Name]))
-                throw new ArgumentOutOfRangeException(nameof(SequenceTrainerOptions.ValidationSet),
-                    $"The validation set's label column '{label.Name}' has {validationLabel.NumberOfClasses} classes or other key values than the training data's " +
-                    $"({label.NumberOfClasses} classes); key the validation labels with the MapValueToKey transformer fitted on the training data.");
-            validation = SequenceColumnReader.Read(validationSet, validationFeatures, validationLabel);
-        }
+        if (training.Count == 0)
+            throw new ArgumentException(
+                $"The training data has no row with a label: all {training.SkippedRowCount} rows have a missing value in label column '{label.Name}'.", nameof(input));
+        var validation = _options.ValidationSet is { } validationData
+            ? SequenceColumnReader.Read(validationData, validationInfo.Features!, validationInfo.Label!)
+            : null;
+        if (validation is { Count: 0 })
+            throw new ArgumentException(
+                $"The ValidationSet has no row with a label: all {validation.SkippedRowCount} rows have a missing value in label column '{label.Name}'.",
+                nameof(SequenceTrainerOptions.ValidationSet));
 
         var network = SequenceModel.Create(_options.ToModelOptions(label.OutputSize), _options.Seed);
         try

@@ -126,11 +126,17 @@ public sealed class SequenceTrainerOptions : TorchSharpBaseTrainer.Options
     /// <value>Range: null or &gt; 0. Default: null.</value>
     public int? NumberOfThreads;
 
-    /// <summary>Called synchronously after every epoch with its record.</summary>
+    /// <summary>
+    /// Its <c>Report</c> is called on the training thread after every epoch (a <see cref="Progress{T}"/> then posts
+    /// asynchronously). Training holds a process-wide lock meanwhile: do not wait here for another thread that trains.
+    /// </summary>
     /// <value>Default: null.</value>
     public IProgress<EpochRecord>? EpochProgress;
 
-    /// <summary>Called synchronously every <see cref="StepReportInterval"/> steps with the step's loss and gradient norm.</summary>
+    /// <summary>
+    /// Its <c>Report</c> is called on the training thread every <see cref="StepReportInterval"/> steps with the step's loss
+    /// and gradient norm; the same rule as for <see cref="EpochProgress"/> applies.
+    /// </summary>
     /// <value>Default: null.</value>
     public IProgress<TrainingStepReport>? StepProgress;
 

@@ -78,7 +78,8 @@ public class SequenceTrainerSchemaErrorTests
 
         var exception = Assert.Throws<ArgumentOutOfRangeException>(() => trainer.Fit(Load(mlContext, Regression(10, seed: 1))));
 
-        Assert.Equal("Label", exception.ParamName);
+        Assert.Equal(nameof(SequenceTrainerOptions.ValidationSet), exception.ParamName);
+        Assert.Contains("In the ValidationSet: Schema mismatch for label column 'Label'", exception.Message);
         Assert.Contains("expected Single, got Boolean", exception.Message);
     }
 
@@ -125,7 +126,8 @@ public class SequenceTrainerSchemaErrorTests
 
         var exception = Assert.Throws<ArgumentException>(() => mlContext.Regression.Trainers.ClipTrainer(SmallOptions()).Fit(Load(mlContext, rows)));
 
-        Assert.Contains("no usable rows", exception.Message);
+        Assert.Equal("input", exception.ParamName);
+        Assert.Contains("no row with a label: all 5 rows have a missing value in label column 'Label'", exception.Message);
     }
 
     // ---- Helpers -------------------------------------------------------------------------------------------

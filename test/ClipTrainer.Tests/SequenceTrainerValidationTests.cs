@@ -140,7 +140,8 @@ public class SequenceTrainerValidationTests
         var exception = Assert.Throws<ArgumentException>(() =>
             mlContext.Regression.Trainers.ClipTrainer(options).Fit(Load(mlContext, Regression(20, seed: 1))));
 
-        Assert.Contains("validation data has no usable rows", exception.Message);
+        Assert.Equal(nameof(SequenceTrainerOptions.ValidationSet), exception.ParamName);
+        Assert.Contains("ValidationSet has no row with a label: all 10 rows have a missing value in label column 'Label'", exception.Message);
         Assert.Empty(epochs);
     }
 

@@ -71,6 +71,22 @@ public static class SequenceColumnReader
 
             var values = dense.AsSpan(0, length);
             buffer.CopyTo(values);
+            // A NaN or infinite feature would surface as non-finite gradients far from its cause: name it here.
+            int bad = IndexOfNonFinite(values);
+            if (bad >= 0)
+            {
+                float badValue = values[bad];
+                throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture,
+                    $"Row {cursor.Position} of feature column '{featureInfo.Name}' holds {badValue} at index {bad} (time step "
+                    + $"{bad / featureInfo.InputSize}, feature {bad % featureInfo.InputSize}); features must be finite. Replace missing values "
+                    + $"first (e.g. mlContext.Transforms.ReplaceMissingValues)."));
+            }
+
+            if (float.IsInfinity(target))
+            {
+                throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture,
+                    $"Row {cursor.Position} of label column '{labelInfo.Name}' holds {target}; labels must be finite (NaN marks a missing label and skips the row)."));
+            }
             if (labelInfo.Kind == SequenceTask.MulticlassClassification)
             {
                 builder.AddClassIndex(values, classIndex);
@@ -121,6 +137,16 @@ public static class SequenceColumnReader
                     return (float.IsNaN(value), 0, value);
                 };
         }
+    }
+
+    private static int IndexOfNonFinite(ReadOnlySpan<float> values)
+    {
+        for (int i = 0; i < values.Length; i++)
+        {
+            if (!float.IsFinite(values[i])) return i;
+        }
+
+        return -1;
     }
 
     private static Func<ulong> CreateKeyReader(DataViewRowCursor cursor, DataViewSchema.Column column)

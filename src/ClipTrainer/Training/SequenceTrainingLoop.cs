@@ -43,12 +43,16 @@ public static class SequenceTrainingLoop
             throw new ArgumentException("Early stopping needs validation data.", nameof(validation));
         if (validation is { Count: 0 })
             throw new ArgumentException("The validation data has no usable rows (every label was missing?).", nameof(validation));
+        CheckFits(model, training, settings.Task, nameof(training));
+        if (validation is not null) CheckFits(model, validation, settings.Task, nameof(validation));
 
         // One run at a time per process: dropout draws from libtorch's global generator, so concurrent runs (or models
         // built meanwhile) would interleave their draws and no longer repeat; libtorch already spreads a run over the cores.
         lock (GlobalGeneratorGate.Gate)
         {
+            // Training seeds libtorch's global generator and may change its thread count: give both back afterwards.
             int threads = torch.get_num_threads();
+            using var generatorState = torch.random.get_rng_state();
             try
             {
                 if (settings.NumberOfThreads is int wanted) torch.set_num_threads(wanted);
@@ -57,8 +61,19 @@ public static class SequenceTrainingLoop
             finally
             {
                 torch.set_num_threads(threads);
+                torch.random.set_rng_state(generatorState);
             }
         }
+    }
+
+    private static void CheckFits(SequenceModel model, SequenceDataset data, SequenceTask task, string name)
+    {
+        var shape = model.Options;
+        int outputs = task == SequenceTask.MulticlassClassification ? data.NumberOfClasses : 1;
+        if (data.LabelKind != task || data.InputSize != shape.InputSize || outputs != shape.OutputSize)
+            throw new ArgumentException(
+                $"The {name} data ({data.LabelKind}, InputSize {data.InputSize}, {outputs} output(s)) does not fit the task {task} and the model " +
+                $"(InputSize {shape.InputSize}, OutputSize {shape.OutputSize}).", name);
     }
 
     private static TrainingHistory Train(SequenceModel model, SequenceDataset training, SequenceDataset? validation,
@@ -84,8 +99,8 @@ public static class SequenceTrainingLoop
         {
             var watch = Stopwatch.StartNew();
             model.train();
-            // Running sums stay on the device and are read once per epoch; the only per-step host read is the clipper's
-            // non-finite check, which its policy needs to decide.
+            // Running sums stay on the device and are read once per epoch. Per step, the host reads only the clipper's
+            // non-finite check (its policy needs it to decide) and the batch's shortest and longest length (on the CPU).
             using var lossSum = zeros(1, dtype: ScalarType.Float64, device: device);
             using var normSum = zeros(1, dtype: ScalarType.Float64, device: device);
             using var normMax = zeros(1, dtype: ScalarType.Float64, device: device);
@@ -150,6 +165,7 @@ public static class SequenceTrainingLoop
         }
 
         int bestEpoch = settings.EarlyStoppingPatience is null ? epochs.Count : best.Restore(lastEpoch: epochs.Count);
+        foreach (var parameter in parameters) parameter.grad = null; // a fitted model needs no gradient buffers
         model.eval();
         return new TrainingHistory(epochs, bestEpoch, TaskObjective.MetricName(settings.Task),
             stoppedEarly: epochs.Count < settings.MaximumNumberOfEpochs);

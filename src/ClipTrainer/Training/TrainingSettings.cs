@@ -88,11 +88,18 @@ public sealed class TrainingSettings
     /// <value>Range: null or &gt; 0. Default: null.</value>
     public int? NumberOfThreads { get; set; }
 
-    /// <summary>Gets or sets a callback invoked synchronously, on the training thread, after every epoch.</summary>
+    /// <summary>
+    /// Gets or sets a callback whose <c>Report</c> is called on the training thread after every epoch (a
+    /// <see cref="Progress{T}"/> then posts to its context asynchronously). Training holds a process-wide lock meanwhile:
+    /// the callback must not wait for another thread that trains or builds a model.
+    /// </summary>
     /// <value>Default: null.</value>
     public IProgress<EpochRecord>? EpochProgress { get; set; }
 
-    /// <summary>Gets or sets a callback invoked synchronously every <see cref="StepReportInterval"/> steps.</summary>
+    /// <summary>
+    /// Gets or sets a callback whose <c>Report</c> is called on the training thread every <see cref="StepReportInterval"/>
+    /// steps; the same lock rule as <see cref="EpochProgress"/> applies.
+    /// </summary>
     /// <value>Default: null.</value>
     public IProgress<TrainingStepReport>? StepProgress { get; set; }
 
