@@ -104,6 +104,7 @@ public sealed class GradientClipper
     {
         ArgumentNullException.ThrowIfNull(parameters);
         using var scope = NewDisposeScope();
+        using var noGrad = no_grad(); // as in PyTorch: clipping is bookkeeping, not part of any graph
         var names = new List<string>(parameters.Count);
         var gradients = new List<Tensor>(parameters.Count);
         foreach (var (name, parameter) in parameters)

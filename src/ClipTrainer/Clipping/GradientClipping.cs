@@ -26,6 +26,7 @@ public static class GradientClipping
         ArgumentNullException.ThrowIfNull(parameters);
         ClippingArguments.CheckNormType(normType, nameof(normType));
         using var scope = NewDisposeScope();
+        using var noGrad = no_grad(); // as in PyTorch: clipping is bookkeeping, not part of any graph
         return HostRead.Double(GradientNorms.Total(Gradients(parameters), normType));
     }
 
@@ -42,6 +43,7 @@ public static class GradientClipping
         ClippingArguments.CheckThreshold(clipValue, nameof(clipValue));
         ClippingArguments.CheckNormType(normType, nameof(normType));
         using var scope = NewDisposeScope();
+        using var noGrad = no_grad(); // as in PyTorch: clipping is bookkeeping, not part of any graph
         var gradients = Gradients(parameters);
         var total = GradientNorms.Total(gradients, normType);
         GradientNorms.ClipWithNorm(gradients, total, clipValue);
@@ -73,6 +75,7 @@ public static class GradientClipping
         ClippingArguments.CheckThreshold(clipValue, nameof(clipValue));
         ClippingArguments.CheckNormType(normType, nameof(normType));
         using var scope = NewDisposeScope();
+        using var noGrad = no_grad(); // as in PyTorch: clipping is bookkeeping, not part of any graph
         var all = parameters.ToArray();
         var positions = new List<int>(all.Length);
         var gradients = new List<Tensor>(all.Length);

@@ -48,6 +48,8 @@ public static class GradientNorms
         }
 
         using var scope = NewDisposeScope();
+
+        using var noGrad = no_grad(); // as in PyTorch: clipping is bookkeeping, not part of any graph
         var device = gradients[0].device;
         var norms = gradients.Select(g => TensorNorm(g, normType).to(device)).ToArray();
         return stack(norms).MoveToOuterDisposeScope();
@@ -77,6 +79,7 @@ public static class GradientNorms
     public static Tensor Total(IReadOnlyList<Tensor> gradients, double normType)
     {
         using var scope = NewDisposeScope();
+        using var noGrad = no_grad(); // as in PyTorch: clipping is bookkeeping, not part of any graph
         return Combine(PerTensor(gradients, normType), normType).MoveToOuterDisposeScope();
     }
 
@@ -98,6 +101,8 @@ public static class GradientNorms
         }
 
         using var scope = NewDisposeScope();
+
+        using var noGrad = no_grad(); // as in PyTorch: clipping is bookkeeping, not part of any graph
         var norms = groups.Select(group => group.Members.Count == 1
             ? tensorNorms[group.Members[0]]
             : linalg.vector_norm(
@@ -117,6 +122,7 @@ public static class GradientNorms
         ArgumentNullException.ThrowIfNull(norms);
         ClippingArguments.CheckThreshold(threshold, nameof(threshold));
         using var scope = NewDisposeScope();
+        using var noGrad = no_grad(); // as in PyTorch: clipping is bookkeeping, not part of any graph
         return (threshold / (norms + Epsilon)).clamp_max_(1.0).MoveToOuterDisposeScope();
     }
 
@@ -130,6 +136,7 @@ public static class GradientNorms
     public static Tensor ClipWithNorm(IReadOnlyList<Tensor> gradients, Tensor totalNorm, double threshold)
     {
         ArgumentNullException.ThrowIfNull(gradients);
+        using var noGrad = no_grad();
         var coefficient = Coefficients(totalNorm, threshold);
         foreach (var gradient in gradients)
         {
@@ -159,6 +166,7 @@ public static class GradientNorms
                 $"Expected one norm per group ({groups.Count}), but got {groupNorms.numel()} norms.", nameof(groupNorms));
         }
 
+        using var noGrad = no_grad(); // as in PyTorch: clipping is bookkeeping, not part of any graph
         var coefficients = Coefficients(groupNorms.reshape(groups.Count), threshold);
         using var scope = NewDisposeScope();
         var perGroup = coefficients.unbind(0);
@@ -179,6 +187,7 @@ public static class GradientNorms
         // Float32AccuracyTests). Converting chunk by chunk to float64 keeps the error near 1e-8, cannot overflow, and
         // bounds the extra memory to one chunk.
         using var scope = NewDisposeScope();
+        using var noGrad = no_grad(); // as in PyTorch: clipping is bookkeeping, not part of any graph
         var flat = gradient.reshape(-1);
         if (flat.numel() == 0)
         {

@@ -28,6 +28,24 @@ public sealed class GradientClipperTests
         });
 
     [Theory]
+    [InlineData(ClippingMode.GlobalNorm)]
+    [InlineData(ClippingMode.LocalNorm)]
+    [InlineData(ClippingMode.GlobalThenLocal)]
+    public void Clip_GradientsThatRequireGrad_RecordsNothingForAutograd(ClippingMode mode)
+    {
+        // Gradients from backward(create_graph: true) take part in a graph; clipping, like PyTorch's, must not.
+        var w = new Parameter(TorchSharp.torch.tensor(new float[] { 3, 4 }));
+        using var loss = (w * w).sum() * 2;
+        loss.backward(create_graph: true);
+        Assert.True(w.grad!.requires_grad);
+
+        using var report = Clipper(mode, 1.0).Clip([("w", w)]);
+
+        Assert.False(report.TotalNormTensor.requires_grad);
+        Assert.All(report.Stages, stage => Assert.False(stage.CoefficientsTensor.requires_grad || stage.GroupNormsTensor.requires_grad));
+    }
+
+    [Theory]
     [InlineData(2.0, 5.0, 0.6f, 0.8f)]
     [InlineData(1.0, 7.0, 3f / 7, 4f / 7)]
     [InlineData(double.PositiveInfinity, 4.0, 0.75f, 1.0f)]
