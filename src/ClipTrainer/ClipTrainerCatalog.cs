@@ -99,6 +99,10 @@ public static class ClipTrainerCatalog
             throw new ArgumentOutOfRangeException(nameof(inputSize), inputSize, $"inputSize must be > 0 (the number of features per time step); got {inputSize}.");
         if (sequenceLength is not null and not > 0)
             throw new ArgumentOutOfRangeException(nameof(sequenceLength), sequenceLength, $"sequenceLength must be null (variable length) or > 0; got {sequenceLength}.");
+        ArgumentException.ThrowIfNullOrWhiteSpace(labelColumnName);
+        ArgumentException.ThrowIfNullOrWhiteSpace(featureColumnName);
+        if (!Enum.IsDefined(clippingMode))
+            throw new ArgumentOutOfRangeException(nameof(clippingMode), clippingMode, $"clippingMode must be a defined ClippingMode; got {clippingMode}.");
         ClippingArguments.CheckThreshold(clippingThreshold, nameof(clippingThreshold));
         ClippingArguments.CheckNormType(normType, nameof(normType));
         return Create(catalog, task, new SequenceTrainerOptions

@@ -60,18 +60,16 @@ public sealed class LocalNormClippingRule : IGradientClippingRule
         return [new GradientClipStage(Name, groups.Select(g => g.Name).ToArray(), groupNorms, coefficients, coefficients.lt(1.0).any())];
     }
 
-    // A training loop clips the same parameters every step: group them once, not once per step.
-    private IReadOnlyList<string>? _groupedNames;
-    private IReadOnlyList<GradientGroup> _groups = [];
+    // A training loop clips the same parameters every step: group them once, not once per step. One immutable pair in
+    // one field, so a rule shared between threads never pairs one model's names with another's groups.
+    private (string[] Names, IReadOnlyList<GradientGroup> Groups)? _grouping;
 
     private IReadOnlyList<GradientGroup> GroupsFor(IReadOnlyList<string> names)
     {
-        if (_groupedNames is null || !_groupedNames.SequenceEqual(names))
-        {
-            _groups = Scope == LocalNormScope.Layer ? GradientGrouping.ByLayer(names) : GradientGrouping.ByParameter(names);
-            _groupedNames = names.ToArray();
-        }
-
-        return _groups;
+        var cached = _grouping;
+        if (cached is { } hit && hit.Names.SequenceEqual(names)) return hit.Groups;
+        var groups = Scope == LocalNormScope.Layer ? GradientGrouping.ByLayer(names) : GradientGrouping.ByParameter(names);
+        _grouping = (names.ToArray(), groups);
+        return groups;
     }
 }

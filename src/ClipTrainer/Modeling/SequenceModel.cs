@@ -179,8 +179,8 @@ public sealed class SequenceModel : nn.Module<Tensor, Tensor?, Tensor>
 
         // pack_padded_sequence requires int64 lengths on the CPU; reading min/max here is the one host sync it costs.
         var cpuLengths = lengths.to(ScalarType.Int64, CPU);
-        var shortest = cpuLengths.min().item<long>();
-        var longest = cpuLengths.max().item<long>();
+        var extremes = stack(new[] { cpuLengths.min(), cpuLengths.max() }).data<long>();
+        var (shortest, longest) = (extremes[0], extremes[1]);
         if (shortest < 1 || longest > time)
         {
             throw new ArgumentException(

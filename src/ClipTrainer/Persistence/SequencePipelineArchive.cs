@@ -202,6 +202,8 @@ public static class SequencePipelineArchive
             network.to(DeviceResolver.Resolve(device));
             network.eval();
             var keyValues = spec.KeyValueType is null ? null : LabelKeyValues.Create(spec.KeyValueType, spec.KeyValues ?? []);
+            if (keyValues is not null && keyValues.Values.Length != spec.ClassCount)
+                throw new InvalidDataException($"Stage '{prefix}' lists {keyValues.Values.Length} key values for {spec.ClassCount} classes.");
             var outputs = new OutputColumns(spec.Task, spec.ScoreColumnName, spec.PredictedLabelColumnName, spec.ClassCount, keyValues);
             var history = new TrainingHistory(spec.History, spec.BestEpoch, spec.ValidationMetricName, spec.StoppedEarly);
             var featureType = new VectorDataViewType(NumberDataViewType.Single, spec.FeatureVectorSize);

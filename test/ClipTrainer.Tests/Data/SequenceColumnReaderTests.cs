@@ -144,6 +144,46 @@ public class SequenceColumnReaderTests
         Assert.Contains("multiple of InputSize 2", exception.Message);
     }
 
+    [Theory]
+    [InlineData(float.NaN, "NaN")]
+    [InlineData(float.PositiveInfinity, "Infinity")]
+    public void Read_NonFiniteFeature_ThrowsNamingColumnRowStepAndFeature(float value, string printed)
+    {
+        var features = new float[] { 1, 2, 3, 4, 5, 6 };
+        features[3] = value; // time step 1, feature 1 with InputSize 2
+        var data = Context.Data.LoadFromEnumerable(new[]
+        {
+            new FixedRow { Features = [1, 2, 3, 4, 5, 6], Label = 0 },
+            new FixedRow { Features = features, Label = 1 },
+        });
+
+        var exception = Assert.Throws<InvalidOperationException>(() => Read(data, "Label", SequenceTask.MulticlassClassification, inputSize: 2));
+
+        Assert.Contains($"Row 1 of feature column 'Features' holds {printed} at index 3 (time step 1, feature 1)", exception.Message);
+    }
+
+    [Fact]
+    public void Read_InfiniteRegressionLabel_ThrowsNamingColumnAndRow()
+    {
+        var data = Context.Data.LoadFromEnumerable(new[]
+        {
+            new RegressionRow { Features = [1, 2], Label = 0.5f },
+            new RegressionRow { Features = [3, 4], Label = float.NegativeInfinity },
+        });
+
+        var exception = Assert.Throws<InvalidOperationException>(() => Read(data, "Label", SequenceTask.Regression, inputSize: 2));
+
+        Assert.Contains("Row 1 of label column 'Label' holds -Infinity", exception.Message);
+    }
+
+    public class RegressionRow
+    {
+        [VectorType(2)]
+        public float[] Features { get; set; } = [];
+
+        public float Label { get; set; }
+    }
+
     [Fact]
     public void Read_ColumnInfoFromOtherSchema_RechecksAgainstData()
     {

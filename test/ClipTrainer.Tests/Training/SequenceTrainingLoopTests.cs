@@ -44,6 +44,35 @@ public class SequenceTrainingLoopTests
     }
 
     [Fact]
+    public void Run_AfterTraining_LeavesNoGradientsAndTheGlobalGeneratorAsItWas()
+    {
+        using var model = NewModel();
+        TorchSharp.torch.manual_seed(123);
+        using var expected = TorchSharp.torch.rand(4);
+        TorchSharp.torch.manual_seed(123);
+
+        SequenceTrainingLoop.Run(model, RegressionData(40, seed: 1), null, Settings());
+        using var after = TorchSharp.torch.rand(4);
+
+        Assert.All(model.parameters(), p => Assert.Null(p.grad));
+        Assert.Equal(expected.data<float>().ToArray(), after.data<float>().ToArray());
+    }
+
+    [Fact]
+    public void Run_DataOfAnotherTaskOrShape_ThrowsArgumentExceptionNamingBoth()
+    {
+        using var model = NewModel(outputSize: 1);
+        var rows = Multiclass(20, seed: 1);
+        var multiclass = SequenceDataset.CreateMulticlass(InputSize, 3, rows.Select(r => r.Features).ToList(),
+            rows.Select(r => (long)Array.IndexOf(ClassNames, r.Label)).ToList());
+
+        var exception = Assert.Throws<ArgumentException>(() => SequenceTrainingLoop.Run(model, multiclass, null, Settings()));
+
+        Assert.Equal("training", exception.ParamName);
+        Assert.Contains("(MulticlassClassification, InputSize 3, 1 output(s)) does not fit the task Regression", exception.Message);
+    }
+
+    [Fact]
     public void Run_TinyThreshold_ClipsEveryStep()
     {
         var history = Run(Settings(ClippingMode.GlobalNorm, threshold: 1e-6));
