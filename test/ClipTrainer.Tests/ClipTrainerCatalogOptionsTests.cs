@@ -38,6 +38,7 @@ public class ClipTrainerCatalogOptionsTests
         { nameof(SequenceTrainerOptions.StartLearningRateRatio), 0, "StartLearningRateRatio" },
         { nameof(SequenceTrainerOptions.FinalLearningRateRatio), double.NegativeInfinity, "FinalLearningRateRatio" },
         { nameof(SequenceTrainerOptions.StepReportInterval), 0, "StepReportInterval" },
+        { nameof(SequenceTrainerOptions.NumberOfThreads), 0, "NumberOfThreads" },
         { "Clipping.Threshold", double.NaN, "Threshold" },
         { "Clipping.Threshold", 0, "Threshold" },
         { "Clipping.Threshold", double.PositiveInfinity, "Threshold" },
@@ -166,6 +167,7 @@ public class ClipTrainerCatalogOptionsTests
             case nameof(SequenceTrainerOptions.StartLearningRateRatio): options.StartLearningRateRatio = value; break;
             case nameof(SequenceTrainerOptions.FinalLearningRateRatio): options.FinalLearningRateRatio = value; break;
             case nameof(SequenceTrainerOptions.StepReportInterval): options.StepReportInterval = (int)value; break;
+            case nameof(SequenceTrainerOptions.NumberOfThreads): options.NumberOfThreads = (int)value; break;
             case "Clipping.Threshold": options.Clipping.Threshold = value; break;
             case "Clipping.NormType": options.Clipping.NormType = value; break;
             default: throw new ArgumentException($"Unknown option {option}.", nameof(option));

@@ -59,6 +59,28 @@ public class SequenceTrainingLoopTests
     }
 
     [Fact]
+    public void Run_NumberOfThreads_AppliesWhileTrainingAndRestoresAfterwards()
+    {
+        int before = TorchSharp.torch.get_num_threads();
+        int wanted = before == 3 ? 2 : 3;
+        var seen = new List<int>();
+        var settings = Settings();
+        settings.NumberOfThreads = wanted;
+        settings.EpochProgress = new ThreadCountProbe(seen);
+
+        Run(settings, rows: 20);
+
+        Assert.All(seen, threads => Assert.Equal(wanted, threads));
+        Assert.NotEmpty(seen);
+        Assert.Equal(before, TorchSharp.torch.get_num_threads());
+    }
+
+    private sealed class ThreadCountProbe(List<int> seen) : IProgress<EpochRecord>
+    {
+        public void Report(EpochRecord value) => seen.Add(TorchSharp.torch.get_num_threads());
+    }
+
+    [Fact]
     public void Run_DataOfAnotherTaskOrShape_ThrowsArgumentExceptionNamingBoth()
     {
         using var model = NewModel(outputSize: 1);
