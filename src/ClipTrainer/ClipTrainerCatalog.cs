@@ -95,10 +95,7 @@ public static class ClipTrainerCatalog
         string labelColumnName, string featureColumnName, ClippingMode clippingMode, double clippingThreshold, double normType)
     {
         // The short overload's own arguments are checked under their own names before they become options.
-        if (!(inputSize > 0))
-            throw new ArgumentOutOfRangeException(nameof(inputSize), inputSize, $"inputSize must be > 0 (the number of features per time step); got {inputSize}.");
-        if (sequenceLength is not null and not > 0)
-            throw new ArgumentOutOfRangeException(nameof(sequenceLength), sequenceLength, $"sequenceLength must be null (variable length) or > 0; got {sequenceLength}.");
+        SequenceShapeArguments.Check(inputSize, sequenceLength, nameof(inputSize), nameof(sequenceLength));
         ArgumentException.ThrowIfNullOrWhiteSpace(labelColumnName);
         ArgumentException.ThrowIfNullOrWhiteSpace(featureColumnName);
         if (!Enum.IsDefined(clippingMode))

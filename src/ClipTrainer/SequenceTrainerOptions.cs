@@ -157,10 +157,7 @@ public sealed class SequenceTrainerOptions : TorchSharpBaseTrainer.Options
         ArgumentException.ThrowIfNullOrWhiteSpace(LabelColumnName, nameof(LabelColumnName));
         ArgumentException.ThrowIfNullOrWhiteSpace(ScoreColumnName, nameof(ScoreColumnName));
         ArgumentException.ThrowIfNullOrWhiteSpace(PredictionColumnName, nameof(PredictionColumnName));
-        if (!(InputSize > 0))
-            throw new ArgumentOutOfRangeException(nameof(InputSize), InputSize, $"InputSize must be > 0 (the number of features per time step); got {InputSize}.");
-        if (SequenceLength is not null and not > 0)
-            throw new ArgumentOutOfRangeException(nameof(SequenceLength), SequenceLength, $"SequenceLength must be null (variable length) or > 0; got {SequenceLength}.");
+        SequenceShapeArguments.Check(InputSize, SequenceLength, nameof(InputSize), nameof(SequenceLength));
         if (!(MaxEpoch > 0))
             throw new ArgumentOutOfRangeException(nameof(MaxEpoch), MaxEpoch, $"MaxEpoch must be > 0; got {MaxEpoch}.");
         if (EarlyStoppingPatience is not null && ValidationSet is null)

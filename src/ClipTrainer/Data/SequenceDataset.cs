@@ -227,10 +227,7 @@ public sealed class SequenceDataset
         int inputSize, SequenceTask kind, int numberOfClasses, IReadOnlyList<float[]> sequences, int labelCount, string labelsName)
     {
         ArgumentNullException.ThrowIfNull(sequences);
-        if (!(inputSize > 0))
-        {
-            throw new ArgumentOutOfRangeException(nameof(inputSize), inputSize, $"InputSize must be greater than 0; got {inputSize}.");
-        }
+        SequenceShapeArguments.CheckInputSize(inputSize, nameof(inputSize));
 
         if (labelCount != sequences.Count)
         {

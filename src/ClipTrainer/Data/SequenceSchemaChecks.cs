@@ -37,7 +37,7 @@ public static class SequenceSchemaChecks
     {
         ArgumentNullException.ThrowIfNull(schema);
         ArgumentNullException.ThrowIfNull(columnName);
-        CheckShapeArguments(inputSize, sequenceLength);
+        SequenceShapeArguments.Check(inputSize, sequenceLength, nameof(inputSize), nameof(sequenceLength));
 
         var column = schema.GetColumnOrNull(columnName) ?? throw NotFound(Feature, columnName);
         if (column.Type is not VectorDataViewType vector || vector.ItemType != NumberDataViewType.Single)
@@ -178,19 +178,6 @@ public static class SequenceSchemaChecks
         if (!accepted)
         {
             throw Mismatch(Label, columnName, $"expected {expected}, got {Describe(column)}");
-        }
-    }
-
-    private static void CheckShapeArguments(int inputSize, int? sequenceLength)
-    {
-        if (!(inputSize > 0))
-        {
-            throw new ArgumentOutOfRangeException(nameof(inputSize), inputSize, $"InputSize must be greater than 0; got {inputSize}.");
-        }
-
-        if (sequenceLength is int steps && !(steps > 0))
-        {
-            throw new ArgumentOutOfRangeException(nameof(sequenceLength), steps, $"SequenceLength must be greater than 0; got {steps}.");
         }
     }
 

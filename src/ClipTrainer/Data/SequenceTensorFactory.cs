@@ -40,10 +40,7 @@ public static class SequenceTensorFactory
     public static SequenceFeatureTensors Create(IReadOnlyList<VBuffer<float>> rows, int inputSize, Device? device = null)
     {
         ArgumentNullException.ThrowIfNull(rows);
-        if (!(inputSize > 0))
-        {
-            throw new ArgumentOutOfRangeException(nameof(inputSize), inputSize, $"InputSize must be greater than 0; got {inputSize}.");
-        }
+        SequenceShapeArguments.CheckInputSize(inputSize, nameof(inputSize));
 
         if (rows.Count == 0)
         {

@@ -87,9 +87,9 @@ public static class SequenceTrainingLoop
         using var optimizer = OptimizerFactory.Create(settings, parameters);
         var clipper = GradientClipper.Create(settings.Clipping);
 
-        int stepsPerEpoch = (training.Count + settings.BatchSize - 1) / settings.BatchSize;
-        long totalSteps = (long)stepsPerEpoch * settings.MaximumNumberOfEpochs;
         var batcher = new SequenceBatcher(training, settings.BatchSize, settings.Shuffle, settings.Seed);
+        int stepsPerEpoch = batcher.NumberOfBatches;
+        long totalSteps = (long)stepsPerEpoch * settings.MaximumNumberOfEpochs;
         var epochs = new List<EpochRecord>();
         using var best = new BestWeights(model);
         int epochsSinceBest = 0;
