@@ -76,8 +76,8 @@ public static class SeedPipelineSample
             MaxEpoch = epochs,
             Clipping = new GradientClippingOptions { Mode = ClippingMode.GlobalNorm, Threshold = 0.5 },
             StepReportInterval = 10,
-            StepProgress = SampleSupport.Progress<TrainingStepReport>(step => Console.WriteLine(
-                $"Epoch [{step.Epoch}/{epochs}], Step [{step.Step}/{step.StepsPerEpoch}], Loss: {step.Loss:F4}")),
+            StepProgress = SampleSupport.Progress<TrainingStepRecord>(step => Console.WriteLine(
+                $"Epoch [{step.Epoch}/{epochs}], Step [{step.StepInEpoch}/{BatchesPerEpoch}], Loss: {step.Loss:F4}")),
         };
         var pipeline = mlContext.Transforms.Conversion.MapValueToKey("Label")
             .Append(mlContext.MulticlassClassification.Trainers.ClipTrainer(options))

@@ -134,15 +134,31 @@ public sealed class SequenceTrainerOptions : TorchSharpBaseTrainer.Options
     public IProgress<EpochRecord>? EpochProgress;
 
     /// <summary>
-    /// Its <c>Report</c> is called on the training thread every <see cref="StepReportInterval"/> steps with the step's loss
-    /// and gradient norm; the same rule as for <see cref="EpochProgress"/> applies.
+    /// Its <c>Report</c> is called on the training thread every <see cref="StepReportInterval"/> steps with the step's
+    /// record (loss, norms before and after clipping, coefficients); the same rule as for <see cref="EpochProgress"/> applies.
     /// </summary>
     /// <value>Default: null.</value>
-    public IProgress<TrainingStepReport>? StepProgress;
+    public IProgress<TrainingStepRecord>? StepProgress;
 
     /// <summary>The number of steps between two <see cref="StepProgress"/> reports.</summary>
     /// <value>Range: &gt; 0. Default: 10.</value>
     public int StepReportInterval = TrainingDefaults.StepReportInterval;
+
+    /// <summary>
+    /// Hooks into the training loop (monitoring sinks such as <see cref="HistoryFilesCallback"/>, probes, your own
+    /// <see cref="TrainingCallback"/>), called in list order at the points <see cref="TrainingCallback"/> documents. Every
+    /// Fit calls them afresh (cross-validation fits once per fold).
+    /// </summary>
+    /// <value>Default: empty.</value>
+    public List<TrainingCallback> Callbacks = [];
+
+    /// <summary>Which per-group gradient norms (per layer, per parameter) the history records at every step.</summary>
+    /// <value>Default: <see cref="GradientNormDetail.None"/>.</value>
+    public GradientNormDetail RecordGradientNorms;
+
+    /// <summary>How many per-step records stay on the device between two host reads.</summary>
+    /// <value>Range: &gt; 0. Default: 256.</value>
+    public int StepRecordBlockSize = TrainingDefaults.StepRecordBlockSize;
 
     /// <summary>
     /// Checks every option and throws on the first one out of range. Called by the trainer's constructor, so a bad
@@ -171,6 +187,7 @@ public sealed class SequenceTrainerOptions : TorchSharpBaseTrainer.Options
     {
         var copy = (SequenceTrainerOptions)MemberwiseClone();
         copy.Clipping = Clipping?.Clone()!;
+        copy.Callbacks = Callbacks is null ? null! : [.. Callbacks];
         return copy;
     }
 
@@ -186,28 +203,36 @@ public sealed class SequenceTrainerOptions : TorchSharpBaseTrainer.Options
         OutputSize = outputSize,
     };
 
-    internal TrainingSettings ToTrainingSettings(SequenceTask task) => new()
+    internal TrainingSettings ToTrainingSettings(SequenceTask task)
     {
-        Task = task,
-        Optimizer = Optimizer,
-        LearningRate = LearningRate,
-        Momentum = Momentum,
-        WeightDecay = WeightDecay,
-        L1Penalty = L1Penalty,
-        MaximumNumberOfEpochs = MaxEpoch,
-        BatchSize = BatchSize,
-        Shuffle = Shuffle,
-        Schedule = Schedule,
-        WarmupFraction = WarmupFraction,
-        StartLearningRateRatio = StartLearningRateRatio,
-        FinalLearningRateRatio = FinalLearningRateRatio,
-        EarlyStoppingPatience = EarlyStoppingPatience,
-        Clipping = Clipping,
-        Seed = Seed,
-        Device = Device,
-        NumberOfThreads = NumberOfThreads,
-        EpochProgress = EpochProgress,
-        StepProgress = StepProgress,
-        StepReportInterval = StepReportInterval,
-    };
+        ArgumentNullException.ThrowIfNull(Callbacks, nameof(Callbacks));
+        var settings = new TrainingSettings
+        {
+            Task = task,
+            Optimizer = Optimizer,
+            LearningRate = LearningRate,
+            Momentum = Momentum,
+            WeightDecay = WeightDecay,
+            L1Penalty = L1Penalty,
+            MaximumNumberOfEpochs = MaxEpoch,
+            BatchSize = BatchSize,
+            Shuffle = Shuffle,
+            Schedule = Schedule,
+            WarmupFraction = WarmupFraction,
+            StartLearningRateRatio = StartLearningRateRatio,
+            FinalLearningRateRatio = FinalLearningRateRatio,
+            EarlyStoppingPatience = EarlyStoppingPatience,
+            Clipping = Clipping,
+            Seed = Seed,
+            Device = Device,
+            NumberOfThreads = NumberOfThreads,
+            EpochProgress = EpochProgress,
+            StepProgress = StepProgress,
+            StepReportInterval = StepReportInterval,
+            RecordGradientNorms = RecordGradientNorms,
+            StepRecordBlockSize = StepRecordBlockSize,
+        };
+        foreach (var callback in Callbacks) settings.Callbacks.Add(callback);
+        return settings;
+    }
 }

@@ -131,18 +131,18 @@ public class SequenceTrainerOptionsTests
     {
         var mlContext = new MLContext(seed: 1);
         var epochs = new List<EpochRecord>();
-        var steps = new List<TrainingStepReport>();
+        var steps = new List<TrainingStepRecord>();
         var options = SmallOptions();
         options.MaxEpoch = 2;
         options.BatchSize = 10;
         options.StepReportInterval = 4;
         options.EpochProgress = new Progress<EpochRecord>(epochs);
-        options.StepProgress = new Progress<TrainingStepReport>(steps);
+        options.StepProgress = new Progress<TrainingStepRecord>(steps);
 
         var model = mlContext.Regression.Trainers.ClipTrainer(options).Fit(Load(mlContext, Regression(100, seed: 1)));
 
         Assert.Equal(model.History.Epochs, epochs);
-        Assert.Equal([(1, 4), (1, 8), (2, 4), (2, 8)], steps.Select(s => (s.Epoch, s.Step))); // 10 steps per epoch
+        Assert.Equal([(1, 4), (1, 8), (2, 4), (2, 8)], steps.Select(s => (s.Epoch, s.StepInEpoch))); // 10 steps per epoch
     }
 
     // ---- Helpers -------------------------------------------------------------------------------------------

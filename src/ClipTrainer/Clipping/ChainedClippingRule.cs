@@ -1,3 +1,5 @@
+using static TorchSharp.torch;
+
 namespace ClipTrainer.Clipping;
 
 /// <summary>
@@ -5,6 +7,7 @@ namespace ClipTrainer.Clipping;
 /// <c>chain</c>). <see cref="ClippingMode.GlobalThenLocal"/> is a chain of a <see cref="GlobalNormClippingRule"/> and
 /// a <see cref="LocalNormClippingRule"/>.
 /// </summary>
+/// <remarks>The chain's state is its rules' states, each name prefixed with the rule's position: <c>0.history</c>.</remarks>
 public sealed class ChainedClippingRule : IGradientClippingRule
 {
     /// <summary>Creates the chain.</summary>
@@ -38,5 +41,41 @@ public sealed class ChainedClippingRule : IGradientClippingRule
     {
         ArgumentNullException.ThrowIfNull(context);
         return Rules.SelectMany(rule => rule.Apply(context)).ToArray();
+    }
+
+    /// <inheritdoc/>
+    public Dictionary<string, Tensor> ExportState()
+    {
+        var state = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        for (var i = 0; i < Rules.Count; i++)
+        {
+            foreach (var (name, value) in Rules[i].ExportState())
+            {
+                state.Add($"{i}.{name}", value);
+            }
+        }
+
+        return state;
+    }
+
+    /// <inheritdoc/>
+    public void ImportState(IReadOnlyDictionary<string, Tensor> state)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        var unknown = state.Keys.Where(key => !(key.IndexOf('.') is > 0 and var dot
+            && int.TryParse(key.AsSpan(0, dot), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var index)
+            && index < Rules.Count)).ToArray();
+        if (unknown.Length > 0)
+        {
+            throw new ArgumentException(
+                $"The chain '{Name}' has {Rules.Count} rules, but the state to import holds {string.Join(", ", unknown)}, which names none of them.", nameof(state));
+        }
+
+        for (var i = 0; i < Rules.Count; i++)
+        {
+            var prefix = $"{i}.";
+            Rules[i].ImportState(state.Where(p => p.Key.StartsWith(prefix, StringComparison.Ordinal))
+                .ToDictionary(p => p.Key[prefix.Length..], p => p.Value, StringComparer.Ordinal));
+        }
     }
 }

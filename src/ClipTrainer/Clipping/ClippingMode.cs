@@ -32,4 +32,10 @@ public enum ClippingMode
     /// <see cref="GradientClippingOptions.LocalThreshold"/> on the result.
     /// </summary>
     GlobalThenLocal = 4,
+
+    /// <summary>
+    /// The rule that <see cref="GradientClippingOptions.RuleFactory"/> creates (a rule of your own, or a chain of the
+    /// library's rules), once per training run.
+    /// </summary>
+    Custom = 5,
 }

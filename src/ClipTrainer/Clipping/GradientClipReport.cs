@@ -15,10 +15,15 @@ namespace ClipTrainer.Clipping;
 public sealed class GradientClipReport : IDisposable
 {
     private double? _totalNorm;
+    private double? _postClipNorm;
+    private double[]? _parameterNorms;
     private bool? _wasClipped;
 
     internal GradientClipReport(
         Tensor totalNorm,
+        Tensor postClipNorm,
+        IReadOnlyList<string> parameterNames,
+        Tensor parameterNorms,
         double normType,
         IReadOnlyList<GradientClipStage> stages,
         Tensor wasClipped,
@@ -27,6 +32,9 @@ public sealed class GradientClipReport : IDisposable
         IReadOnlyList<string> nonFiniteParameterNames)
     {
         TotalNormTensor = totalNorm;
+        PostClipNormTensor = postClipNorm;
+        ParameterNames = parameterNames;
+        ParameterNormsTensor = parameterNorms;
         NormType = normType;
         Stages = stages;
         WasClippedTensor = wasClipped;
@@ -52,6 +60,32 @@ public sealed class GradientClipReport : IDisposable
     /// <value>≥ 0; NaN or +∞ only when <see cref="SkipStep"/> is true. 0 when no parameter had a gradient.</value>
     /// <exception cref="ObjectDisposedException">The report was disposed before the value was read.</exception>
     public double TotalNorm => _totalNorm ??= HostRead.Double(TotalNormTensor);
+
+    /// <summary>
+    /// Gets the total p-norm of all gradients after every rule ran, as a 0-dimensional float64 tensor on the gradients'
+    /// device (no synchronisation); equal to <see cref="TotalNormTensor"/> when nothing was clipped or the step is skipped.
+    /// </summary>
+    /// <remarks>Norm rules scale the cached norms (‖c·g‖ = c·‖g‖), so after them this costs no pass over the gradients;
+    /// after value clipping or zeroing it is measured afresh.</remarks>
+    public Tensor PostClipNormTensor { get; }
+
+    /// <summary>Gets the total p-norm of all gradients after clipping; read on first use, then cached.</summary>
+    /// <exception cref="ObjectDisposedException">The report was disposed before the value was read.</exception>
+    public double PostClipNorm => _postClipNorm ??= HostRead.Double(PostClipNormTensor);
+
+    /// <summary>Gets the names of the parameters whose gradients were measured, in the order of <see cref="ParameterNormsTensor"/>.</summary>
+    public IReadOnlyList<string> ParameterNames { get; }
+
+    /// <summary>
+    /// Gets the pre-clip p-norm of each measured gradient (after zeroing under <see cref="NonFiniteGradientPolicy.ZeroNonFinite"/>),
+    /// as a float64 vector on the gradients' device (no synchronisation).
+    /// </summary>
+    public Tensor ParameterNormsTensor { get; }
+
+    /// <summary>Gets the pre-clip p-norm of each measured gradient; read on first use, then cached.</summary>
+    /// <value>A new array on each call, one element per <see cref="ParameterNames"/> entry.</value>
+    /// <exception cref="ObjectDisposedException">The report was disposed before the values were read.</exception>
+    public double[] ParameterNorms => (double[])(_parameterNorms ??= HostRead.Doubles(ParameterNormsTensor)).Clone();
 
     /// <summary>Gets p of <see cref="TotalNorm"/>.</summary>
     public double NormType { get; }
@@ -98,6 +132,8 @@ public sealed class GradientClipReport : IDisposable
     public void Dispose()
     {
         TotalNormTensor.Dispose();
+        PostClipNormTensor.Dispose();
+        ParameterNormsTensor.Dispose();
         WasClippedTensor.Dispose();
         foreach (var stage in Stages)
         {

@@ -66,6 +66,8 @@ public sealed class GradientClipper
     /// <returns>A new clipper.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="options"/> is null.</exception>
     /// <exception cref="ArgumentOutOfRangeException">An option is out of range (see <see cref="GradientClippingOptions.Validate"/>).</exception>
+    /// <exception cref="ArgumentException">The rule factory is missing or set under the wrong mode.</exception>
+    /// <exception cref="InvalidOperationException">The rule factory returned null.</exception>
     public static GradientClipper Create(GradientClippingOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -79,10 +81,45 @@ public sealed class GradientClipper
             ClippingMode.GlobalThenLocal => new ChainedClippingRule(
                 new GlobalNormClippingRule(options.Threshold, options.NormType),
                 new LocalNormClippingRule(options.LocalThreshold, options.NormType, options.LocalScope)),
+            ClippingMode.Custom => options.RuleFactory!() ?? throw new InvalidOperationException(
+                $"{nameof(GradientClippingOptions)}.{nameof(GradientClippingOptions.RuleFactory)} returned null; it must return a new rule."),
             _ => throw new ArgumentOutOfRangeException(nameof(options), options.Mode, $"Unknown {nameof(ClippingMode)} {options.Mode}."),
         };
         return new GradientClipper(rule, options.NormType, options.NonFinitePolicy);
     }
+
+    /// <summary>
+    /// Exports the state of <see cref="Rule"/> and of the clipper (its skipped-step count), as copies the caller owns:
+    /// what a checkpoint stores so that a resumed run clips exactly as the uninterrupted one would.
+    /// </summary>
+    /// <returns>Named tensors: the rule's state under <c>rule.</c>, the skipped-step count as <c>skipped_steps</c>.</returns>
+    public Dictionary<string, Tensor> ExportState()
+    {
+        var state = Rule.ExportState().ToDictionary(p => "rule." + p.Key, p => p.Value, StringComparer.Ordinal);
+        state.Add(SkippedStepsKey, tensor(_skippedStepCount).DetachFromDisposeScope());
+        return state;
+    }
+
+    /// <summary>Restores a state that <see cref="ExportState"/> returned (tensors are copied by the rule).</summary>
+    /// <param name="state">The state.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="state"/> is null.</exception>
+    /// <exception cref="ArgumentException">The state does not fit this clipper's rule.</exception>
+    public void ImportState(IReadOnlyDictionary<string, Tensor> state)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        const string Prefix = "rule.";
+        var unknown = state.Keys.Where(k => k != SkippedStepsKey && !k.StartsWith(Prefix, StringComparison.Ordinal)).ToArray();
+        if (unknown.Length > 0)
+        {
+            throw new ArgumentException($"The clipper state holds {string.Join(", ", unknown)}, which it does not know.", nameof(state));
+        }
+
+        Rule.ImportState(state.Where(p => p.Key.StartsWith(Prefix, StringComparison.Ordinal))
+            .ToDictionary(p => p.Key[Prefix.Length..], p => p.Value, StringComparer.Ordinal));
+        _skippedStepCount = state.TryGetValue(SkippedStepsKey, out var skipped) ? skipped.item<long>() : 0;
+    }
+
+    private const string SkippedStepsKey = "skipped_steps";
 
     /// <summary>Clips the gradients of all parameters of <paramref name="module"/> (<c>named_parameters()</c>).</summary>
     /// <param name="module">The model, after <c>backward()</c>.</param>
@@ -107,17 +144,20 @@ public sealed class GradientClipper
         using var noGrad = no_grad(); // as in PyTorch: clipping is bookkeeping, not part of any graph
         var names = new List<string>(parameters.Count);
         var gradients = new List<Tensor>(parameters.Count);
+        var weights = new List<Tensor>(parameters.Count);
         foreach (var (name, parameter) in parameters)
         {
             if (parameter is not null && parameter.requires_grad && parameter.grad is { } gradient)
             {
                 names.Add(name);
                 gradients.Add(gradient);
+                weights.Add(parameter);
             }
         }
 
-        var context = new GradientClipContext(names, gradients);
+        var context = new GradientClipContext(names, gradients, weights);
         var outcome = _guard.Inspect(context);
+        var parameterNorms = context.TensorNorms(NormType);
         if (outcome.SkipStep)
         {
             Interlocked.Increment(ref _skippedStepCount);
@@ -128,15 +168,20 @@ public sealed class GradientClipper
             ? zeros(Array.Empty<long>(), ScalarType.Bool, outcome.TotalNorm.device)
             : stack(stages.Select(s => s.ClippedTensor.reshape(Array.Empty<long>())).ToArray()).any();
 
-        // The report outlives this scope on purpose: it owns the total norm, the clipped flag and the stages' tensors.
+        // After norm rules the context holds the scaled norms, so this is a small op; after value clipping a new pass.
+        var postClipNorm = outcome.SkipStep ? outcome.TotalNorm.clone() : GradientNorms.Combine(context.TensorNorms(NormType), NormType);
+
+        // The report outlives this scope on purpose: it owns the norms, the clipped flag and the stages' tensors.
         outcome.TotalNorm.MoveToOuterDisposeScope();
+        postClipNorm.MoveToOuterDisposeScope();
+        parameterNorms.MoveToOuterDisposeScope();
         wasClipped.MoveToOuterDisposeScope();
         foreach (var stage in stages)
         {
             stage.MoveToOuterDisposeScope();
         }
 
-        return new GradientClipReport(outcome.TotalNorm, NormType, stages, wasClipped, outcome.SkipStep,
+        return new GradientClipReport(outcome.TotalNorm, postClipNorm, names, parameterNorms, NormType, stages, wasClipped, outcome.SkipStep,
             outcome.NonFiniteElementCount, outcome.NonFiniteParameterNames);
     }
 }

@@ -41,14 +41,32 @@ public sealed class GradientClippingOptions
     /// <value>A defined <see cref="NonFiniteGradientPolicy"/>. Default: <see cref="NonFiniteGradientPolicy.Error"/>.</value>
     public NonFiniteGradientPolicy NonFinitePolicy { get; set; } = GradientClippingDefaults.NonFinitePolicy;
 
+    /// <summary>
+    /// Gets or sets the factory of the rule that <see cref="ClippingMode.Custom"/> applies: any
+    /// <see cref="IGradientClippingRule"/>, such as a rule of your own or a <see cref="ChainedClippingRule"/> of the
+    /// library's rules. It is called once per clipper (so once per training run), because rules may keep state across
+    /// steps. <see cref="NormType"/> and <see cref="NonFinitePolicy"/> still apply to the reported norm and the guard.
+    /// </summary>
+    /// <value>Required when <see cref="Mode"/> is <see cref="ClippingMode.Custom"/>, and only then. Default: null.</value>
+    public Func<IGradientClippingRule>? RuleFactory { get; set; }
+
     /// <summary>Checks every property and throws on the first invalid one.</summary>
     /// <exception cref="ArgumentOutOfRangeException">
     /// A property is out of range; <see cref="ArgumentException.ParamName"/> is the property's name and the message
     /// states the expected range and the actual value.
     /// </exception>
+    /// <exception cref="ArgumentException"><see cref="RuleFactory"/> is missing under <see cref="ClippingMode.Custom"/>, or set under another mode.</exception>
     public void Validate()
     {
         CheckDefined(Mode, nameof(Mode));
+        if ((Mode == ClippingMode.Custom) != (RuleFactory is not null))
+        {
+            throw new ArgumentException(Mode == ClippingMode.Custom
+                ? $"{nameof(GradientClippingOptions)}.{nameof(Mode)} is {nameof(ClippingMode.Custom)} but no {nameof(RuleFactory)} is set: set {nameof(RuleFactory)} to a function that creates the rule, e.g. () => new ChainedClippingRule(...)."
+                : $"{nameof(GradientClippingOptions)}.{nameof(RuleFactory)} is set but {nameof(Mode)} is {Mode}: set {nameof(Mode)} = {nameof(ClippingMode.Custom)} to use the factory's rule, or clear {nameof(RuleFactory)}.",
+                nameof(RuleFactory));
+        }
+
         ClippingArguments.CheckThreshold(Threshold, nameof(Threshold));
         ClippingArguments.CheckThreshold(LocalThreshold, nameof(LocalThreshold));
         ClippingArguments.CheckNormType(NormType, nameof(NormType));

@@ -48,7 +48,7 @@ public sealed class LocalNormClippingRule : IGradientClippingRule
     public IReadOnlyList<GradientClipStage> Apply(GradientClipContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        var groups = GroupsFor(context.ParameterNames);
+        var (groups, groupOfTensor) = GroupsFor(context.ParameterNames);
         var tensorNorms = context.TensorNorms(NormType);
 
         // Per parameter, the group norms are the tensor norms; a copy keeps the stage independent of the context's cache.
@@ -56,20 +56,28 @@ public sealed class LocalNormClippingRule : IGradientClippingRule
             ? GradientNorms.PerGroup(tensorNorms, groups, NormType)
             : tensorNorms.clone();
         var coefficients = GradientNorms.ClipWithNorms(context.Gradients, groups, groupNorms, Threshold);
-        context.MarkModified();
+        context.MarkScaled(Scope == LocalNormScope.Layer
+            ? coefficients.index_select(0, tensor(groupOfTensor, device: coefficients.device))
+            : coefficients);
         return [new GradientClipStage(Name, groups.Select(g => g.Name).ToArray(), groupNorms, coefficients, coefficients.lt(1.0).any())];
     }
 
     // A training loop clips the same parameters every step: group them once, not once per step. One immutable pair in
     // one field, so a rule shared between threads never pairs one model's names with another's groups.
-    private (string[] Names, IReadOnlyList<GradientGroup> Groups)? _grouping;
+    private (string[] Names, IReadOnlyList<GradientGroup> Groups, long[] GroupOfTensor)? _grouping;
 
-    private IReadOnlyList<GradientGroup> GroupsFor(IReadOnlyList<string> names)
+    private (IReadOnlyList<GradientGroup> Groups, long[] GroupOfTensor) GroupsFor(IReadOnlyList<string> names)
     {
         var cached = _grouping;
-        if (cached is { } hit && hit.Names.SequenceEqual(names)) return hit.Groups;
+        if (cached is { } hit && hit.Names.SequenceEqual(names)) return (hit.Groups, hit.GroupOfTensor);
         var groups = Scope == LocalNormScope.Layer ? GradientGrouping.ByLayer(names) : GradientGrouping.ByParameter(names);
-        _grouping = (names.ToArray(), groups);
-        return groups;
+        var groupOfTensor = new long[names.Count];
+        for (var g = 0; g < groups.Count; g++)
+        {
+            foreach (var member in groups[g].Members) groupOfTensor[member] = g;
+        }
+
+        _grouping = (names.ToArray(), groups, groupOfTensor);
+        return (groups, groupOfTensor);
     }
 }

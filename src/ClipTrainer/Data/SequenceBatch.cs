@@ -13,8 +13,29 @@ namespace ClipTrainer.Data;
 /// </remarks>
 public sealed class SequenceBatch : IDisposable
 {
-    internal SequenceBatch(Tensor features, Tensor lengths, Tensor labels, int[] rowIndices)
+    /// <summary>Creates a batch that takes ownership of the tensors (for a batch source of your own).</summary>
+    /// <param name="features">Float32 <c>[Count, T, InputSize]</c>, zero-padded after each row's length.</param>
+    /// <param name="lengths">Int64 <c>[Count]</c>, each in [1, T].</param>
+    /// <param name="labels"><c>[Count]</c>: int64 class indices (multiclass) or float32 targets (binary 0/1, regression).</param>
+    /// <param name="rowIndices">The source row of each batch row, or null to number them 0..Count−1.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="features"/>, <paramref name="lengths"/> or <paramref name="labels"/> is null.</exception>
+    /// <exception cref="ArgumentException">The tensors do not have one row per batch row.</exception>
+    public SequenceBatch(Tensor features, Tensor lengths, Tensor labels, IReadOnlyList<int>? rowIndices = null)
     {
+        ArgumentNullException.ThrowIfNull(features);
+        ArgumentNullException.ThrowIfNull(lengths);
+        ArgumentNullException.ThrowIfNull(labels);
+        var count = features.dim() == 3 ? features.shape[0] : -1;
+        if (count < 1 || lengths.dim() != 1 || lengths.shape[0] != count || labels.dim() != 1 || labels.shape[0] != count
+            || (rowIndices is not null && rowIndices.Count != count))
+        {
+            throw new ArgumentException(
+                $"A batch needs features [Count, T, InputSize], lengths [Count], labels [Count] (and one row index per row); got features " +
+                $"[{string.Join(", ", features.shape)}], lengths [{string.Join(", ", lengths.shape)}], labels [{string.Join(", ", labels.shape)}].",
+                nameof(features));
+        }
+
+        rowIndices ??= Enumerable.Range(0, (int)count).ToArray();
         Features = features;
         Lengths = lengths;
         Labels = labels;

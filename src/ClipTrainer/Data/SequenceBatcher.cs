@@ -16,7 +16,7 @@ namespace ClipTrainer.Data;
 /// <see cref="SequenceBatch"/> (see its remarks for dispose scopes).
 /// </para>
 /// </remarks>
-public sealed class SequenceBatcher
+public sealed class SequenceBatcher : ISequenceBatchSource
 {
     /// <summary>
     /// Creates a batcher.
@@ -65,6 +65,12 @@ public sealed class SequenceBatcher
     /// Gets the number of batches per epoch: ⌈Count ÷ BatchSize⌉.
     /// </summary>
     public int NumberOfBatches => (int)(((long)Dataset.Count + BatchSize - 1) / BatchSize);
+
+    /// <inheritdoc/>
+    int? ISequenceBatchSource.BatchesPerEpoch => NumberOfBatches;
+
+    /// <inheritdoc/>
+    IEnumerable<SequenceBatch> ISequenceBatchSource.GetBatches(int epoch) => GetBatches(epoch);
 
     /// <summary>
     /// Gets the order in which an epoch visits the dataset's rows.

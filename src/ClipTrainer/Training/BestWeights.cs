@@ -1,21 +1,22 @@
-using ClipTrainer.Modeling;
 using static TorchSharp.torch;
 
 namespace ClipTrainer.Training;
 
 /// <summary>Keeps a copy of the weights of the epoch with the lowest validation loss, for early stopping.</summary>
-internal sealed class BestWeights(SequenceModel model) : IDisposable
+internal sealed class BestWeights(nn.Module model) : IDisposable
 {
     private Dictionary<string, Tensor>? _snapshot;
-    private double _bestLoss = double.PositiveInfinity;
-    private int _bestEpoch;
+
+    public double BestLoss { get; private set; } = double.PositiveInfinity;
+
+    public int BestEpoch { get; private set; }
 
     /// <summary>Records the epoch if its loss is the lowest so far; returns whether it was.</summary>
     public bool Offer(int epoch, double validationLoss)
     {
-        if (!(validationLoss < _bestLoss)) return false;
-        _bestLoss = validationLoss;
-        _bestEpoch = epoch;
+        if (!(validationLoss < BestLoss)) return false;
+        BestLoss = validationLoss;
+        BestEpoch = epoch;
         DisposeSnapshot();
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
@@ -31,7 +32,7 @@ internal sealed class BestWeights(SequenceModel model) : IDisposable
     {
         if (_snapshot is null) return lastEpoch;
         model.load_state_dict(_snapshot);
-        return _bestEpoch;
+        return BestEpoch;
     }
 
     public void Dispose() => DisposeSnapshot();

@@ -12,6 +12,10 @@ namespace ClipTrainer.Training;
 /// <param name="Steps">The number of optimizer steps attempted.</param>
 /// <param name="LearningRate">The learning rate of the epoch's last step.</param>
 /// <param name="Duration">The wall-clock time of the epoch, validation included.</param>
+/// <param name="MedianGradientNorm">The median of the epoch's pre-clip global norms (applied steps).</param>
+/// <param name="GradientNormPercentile90">The 90th percentile of the epoch's pre-clip global norms (linear interpolation, as NumPy's default).</param>
+/// <param name="GradientNormPercentile99">The 99th percentile of the epoch's pre-clip global norms.</param>
+/// <param name="MeanPostClipGradientNorm">The mean over applied steps of the global norm after clipping.</param>
 public sealed record EpochRecord(
     int Epoch,
     double TrainingLoss,
@@ -23,4 +27,8 @@ public sealed record EpochRecord(
     int SkippedSteps,
     int Steps,
     double LearningRate,
-    TimeSpan Duration);
+    TimeSpan Duration,
+    double MedianGradientNorm = double.NaN,
+    double GradientNormPercentile90 = double.NaN,
+    double GradientNormPercentile99 = double.NaN,
+    double MeanPostClipGradientNorm = double.NaN);

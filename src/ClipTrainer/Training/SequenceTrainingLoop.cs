@@ -9,8 +9,10 @@ using static TorchSharp.torch;
 namespace ClipTrainer.Training;
 
 /// <summary>
-/// The one training loop: batch → forward → loss → backward → clip → step → history. The ML.NET trainer runs it, and
-/// so can any code holding a <see cref="SequenceModel"/> and a <see cref="SequenceDataset"/>, without ML.NET.
+/// The one training loop: batch → forward → loss → backward → clip → step → history, with
+/// <see cref="TrainingCallback"/> hooks between the stages. The ML.NET trainer runs it, and so can any code holding a
+/// TorchSharp module of the model port (features <c>[batch, time, input]</c> and lengths → outputs) and a batch
+/// source, without ML.NET.
 /// </summary>
 public static class SequenceTrainingLoop
 {
@@ -21,11 +23,12 @@ public static class SequenceTrainingLoop
     /// <param name="model">The model to train; its weights are updated (and, under early stopping, set to the best epoch's).</param>
     /// <param name="training">The training rows; at least one.</param>
     /// <param name="validation">Validation rows, or null.</param>
-    /// <param name="settings">Optimizer, schedule, clipping and the rest; validated here.</param>
-    /// <param name="cancellation">Stops training between steps.</param>
+    /// <param name="settings">Optimizer, schedule, clipping, callbacks and the rest; validated here.</param>
+    /// <param name="cancellation">Stops training before the next batch.</param>
+    /// <returns>The history: per epoch, per step, the kept epoch and why training ended.</returns>
     /// <exception cref="ArgumentNullException">An argument is null.</exception>
     /// <exception cref="ArgumentOutOfRangeException">A setting is out of range.</exception>
-    /// <exception cref="ArgumentException">The data is empty, or early stopping is on without validation data.</exception>
+    /// <exception cref="ArgumentException">The data is empty or does not fit the model, or early stopping is on without validation data.</exception>
     /// <exception cref="InvalidOperationException">
     /// Gradients were non-finite under <see cref="NonFiniteGradientPolicy.Error"/>, or the device is not available.
     /// </exception>
@@ -39,12 +42,49 @@ public static class SequenceTrainingLoop
         settings.Validate();
         if (training.Count == 0)
             throw new ArgumentException("The training data has no usable rows (every label was missing?).", nameof(training));
-        if (settings.EarlyStoppingPatience is not null && validation is null)
-            throw new ArgumentException("Early stopping needs validation data.", nameof(validation));
         if (validation is { Count: 0 })
             throw new ArgumentException("The validation data has no usable rows (every label was missing?).", nameof(validation));
         CheckFits(model, training, settings.Task, nameof(training));
         if (validation is not null) CheckFits(model, validation, settings.Task, nameof(validation));
+        return Run(model, new SequenceBatcher(training, settings.BatchSize, settings.Shuffle, settings.Seed),
+            validation is null ? null : new SequenceBatcher(validation, settings.BatchSize, shuffle: false, settings.Seed),
+            settings, cancellation);
+    }
+
+    /// <summary>
+    /// Trains any module of the model port on batches from <paramref name="training"/>, validating on
+    /// <paramref name="validation"/> after every epoch when given, and returns the history.
+    /// </summary>
+    /// <param name="model">The model: features float32 <c>[batch, time, input]</c> and lengths int64 <c>[batch]</c> (or null)
+    /// → outputs <c>[batch, k]</c>, k the number of classes for multiclass classification and 1 otherwise.</param>
+    /// <param name="training">The training batches.</param>
+    /// <param name="validation">The validation batches (read with epoch 0), or null.</param>
+    /// <param name="settings">Optimizer, schedule, clipping, callbacks and the rest; validated here.</param>
+    /// <param name="cancellation">Stops training before the next batch.</param>
+    /// <returns>The history: per epoch, per step, the kept epoch and why training ended.</returns>
+    /// <exception cref="ArgumentNullException">An argument is null.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A setting is out of range.</exception>
+    /// <exception cref="ArgumentException">
+    /// An epoch has no batch, the outputs or labels do not fit the task, a scheduled learning rate is asked of a source
+    /// that does not know its length, or early stopping is on without validation data.
+    /// </exception>
+    /// <exception cref="InvalidOperationException">
+    /// Gradients were non-finite under <see cref="NonFiniteGradientPolicy.Error"/>, or the device is not available.
+    /// </exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellation"/> was cancelled.</exception>
+    public static TrainingHistory Run(nn.Module<Tensor, Tensor?, Tensor> model, ISequenceBatchSource training, ISequenceBatchSource? validation,
+        TrainingSettings settings, CancellationToken cancellation = default)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(training);
+        ArgumentNullException.ThrowIfNull(settings);
+        settings.Validate();
+        if (settings.EarlyStoppingPatience is not null && validation is null)
+            throw new ArgumentException("Early stopping needs validation data.", nameof(validation));
+        if (training.BatchesPerEpoch is null && settings.Schedule != LearningRateSchedule.Constant)
+            throw new ArgumentException(
+                $"The training batch source does not know how many batches an epoch has, which the {settings.Schedule} schedule needs; " +
+                $"set {nameof(TrainingSettings.Schedule)} = {nameof(LearningRateSchedule.Constant)}.", nameof(training));
 
         // One run at a time per process: dropout draws from libtorch's global generator, so concurrent runs (or models
         // built meanwhile) would interleave their draws and no longer repeat; libtorch already spreads a run over the cores.
@@ -76,123 +116,168 @@ public static class SequenceTrainingLoop
                 $"(InputSize {shape.InputSize}, OutputSize {shape.OutputSize}).", name);
     }
 
-    private static TrainingHistory Train(SequenceModel model, SequenceDataset training, SequenceDataset? validation,
-        TrainingSettings settings, CancellationToken cancellation)
+    private static TrainingHistory Train(nn.Module<Tensor, Tensor?, Tensor> model, ISequenceBatchSource training,
+        ISequenceBatchSource? validation, TrainingSettings settings, CancellationToken cancellation)
     {
         var device = DeviceResolver.Resolve(settings.Device);
         model.to(device);
         torch.manual_seed(settings.Seed); // dropout draws from the global generator: seed it so runs repeat
-        var namedParameters = model.named_parameters().Select(p => (p.name, p.parameter)).ToList();
-        var parameters = namedParameters.Select(p => p.parameter).ToList();
-        using var optimizer = OptimizerFactory.Create(settings, parameters);
+        var parameters = model.named_parameters().Select(p => (p.name, p.parameter)).ToList();
+        using var optimizer = OptimizerFactory.Create(settings, parameters.Select(p => p.parameter).ToList());
         var clipper = GradientClipper.Create(settings.Clipping);
-
-        var batcher = new SequenceBatcher(training, settings.BatchSize, settings.Shuffle, settings.Seed);
-        int stepsPerEpoch = batcher.NumberOfBatches;
-        long totalSteps = (long)stepsPerEpoch * settings.MaximumNumberOfEpochs;
-        var epochs = new List<EpochRecord>();
+        using var log = new TrainingStepLog(settings.StepRecordBlockSize, device, settings.RecordGradientNorms, settings.Clipping.NormType,
+            parameters.Select(p => p.name).ToArray());
         using var best = new BestWeights(model);
-        int epochsSinceBest = 0;
-        long globalStep = 0;
+        var state = new TrainingState(settings, model, parameters, optimizer, clipper, device, training.BatchesPerEpoch, log, best,
+            ProgressCallbacks.Append(settings), cancellation);
 
-        for (int epoch = 1; epoch <= settings.MaximumNumberOfEpochs; epoch++)
+        try
         {
-            var watch = Stopwatch.StartNew();
-            model.train();
-            // Running sums stay on the device and are read once per epoch. Per step, the host reads only the clipper's
-            // non-finite check (its policy needs it to decide) and the batch's shortest and longest length (on the CPU).
-            using var lossSum = zeros(1, dtype: ScalarType.Float64, device: device);
-            using var normSum = zeros(1, dtype: ScalarType.Float64, device: device);
-            using var normMax = zeros(1, dtype: ScalarType.Float64, device: device);
-            using var clippedSteps = zeros(1, dtype: ScalarType.Float64, device: device);
-            int step = 0, skipped = 0;
-            double learningRate = settings.LearningRate;
-
-            foreach (var batch in batcher.GetBatches(epoch))
+            Notify(state, c => c.OnTrainingStart(state));
+            while (state.Epoch < settings.MaximumNumberOfEpochs && !state.StopRequested)
             {
-                cancellation.ThrowIfCancellationRequested();
-                using var scope = NewDisposeScope();
-                using var owned = batch;
-                step++;
-                learningRate = settings.LearningRate * LearningRateScheduler.Factor(settings, globalStep++, totalSteps);
-                OptimizerFactory.SetLearningRate(optimizer, learningRate);
-
-                optimizer.zero_grad();
-                var output = model.forward(batch.Features.to(device), batch.Lengths);
-                var loss = TaskObjective.Loss(settings.Task, output, batch.Labels.to(device));
-                var objective = settings.L1Penalty > 0 ? loss + settings.L1Penalty * L1Norm(parameters) : loss;
-                objective.backward();
-
-                using var report = clipper.Clip(namedParameters);
-                if (report.SkipStep)
-                {
-                    skipped++;
-                    continue;
-                }
-                optimizer.step();
-
-                var norm = report.TotalNormTensor.detach().to(ScalarType.Float64);
-                lossSum.add_(loss.detach().to(ScalarType.Float64));
-                normSum.add_(norm);
-                normMax.copy_(maximum(normMax, norm));
-                clippedSteps.add_(report.WasClippedTensor.to(ScalarType.Float64));
-                if (settings.StepProgress is not null && step % settings.StepReportInterval == 0)
-                    settings.StepProgress.Report(new TrainingStepReport(epoch, step, stepsPerEpoch, loss.item<float>(), report.TotalNorm));
+                state.Epoch++;
+                state.StepInEpoch = 0;
+                RunEpoch(state, training, validation);
             }
 
-            int applied = step - skipped;
-            var (validationLoss, validationMetric) = validation is null ? (null, null) : Evaluate(model, validation, settings, device);
-            var record = new EpochRecord(
-                epoch,
-                applied > 0 ? lossSum.item<double>() / applied : double.NaN,
-                validationLoss,
-                validationMetric,
-                applied > 0 ? normSum.item<double>() / applied : double.NaN,
-                applied > 0 ? normMax.item<double>() : double.NaN,
-                step > 0 ? clippedSteps.item<double>() / step : 0,
-                skipped,
-                step,
-                learningRate,
-                watch.Elapsed);
-            epochs.Add(record);
-            settings.EpochProgress?.Report(record);
-
-            if (settings.EarlyStoppingPatience is int patience)
+            int bestEpoch = settings.EarlyStoppingPatience is null ? state.Epochs.Count : best.Restore(lastEpoch: state.Epochs.Count);
+            foreach (var (_, parameter) in parameters) parameter.grad = null; // a fitted model needs no gradient buffers
+            model.eval();
+            var history = HistoryOf(state, bestEpoch);
+            Notify(state, c => c.OnTrainingEnd(state, history));
+            return history;
+        }
+        catch (Exception exception)
+        {
+            foreach (var callback in state.Callbacks)
             {
-                if (best.Offer(epoch, validationLoss!.Value)) epochsSinceBest = 0;
-                else if (++epochsSinceBest >= patience) break;
+                try { callback.OnException(state, exception); }
+                catch (Exception inner) { exception.Data[$"{callback.GetType().Name}.OnException"] = inner.Message; } // the first error is the one to see
             }
+            throw;
+        }
+    }
+
+    private static void RunEpoch(TrainingState state, ISequenceBatchSource training, ISequenceBatchSource? validation)
+    {
+        var settings = state.Settings;
+        var watch = Stopwatch.StartNew();
+        state.Model.train();
+        Notify(state, c => c.OnEpochStart(state));
+        int firstRecord = state.Steps.Count;
+
+        foreach (var batch in training.GetBatches(state.Epoch))
+        {
+            state.Cancellation.ThrowIfCancellationRequested();
+            using var scope = NewDisposeScope();
+            using var owned = batch;
+            state.StepInEpoch++;
+            RunStep(state, batch);
+            if (state.StopRequested) break;
         }
 
-        int bestEpoch = settings.EarlyStoppingPatience is null ? epochs.Count : best.Restore(lastEpoch: epochs.Count);
-        foreach (var parameter in parameters) parameter.grad = null; // a fitted model needs no gradient buffers
-        model.eval();
-        return new TrainingHistory(epochs, bestEpoch, TaskObjective.MetricName(settings.Task),
-            stoppedEarly: epochs.Count < settings.MaximumNumberOfEpochs);
+        if (state.StepInEpoch == 0)
+            throw new ArgumentException($"The training batch source yielded no batch in epoch {state.Epoch}.", nameof(training));
+        state.DeliverSteps(state.Log.Flush());
+        var steps = state.Steps.Skip(firstRecord).ToArray();
+        var (validationLoss, validationMetric) = validation is null ? (null, null) : Evaluate(state, validation);
+        var record = EpochSummary.Create(state.Epoch, steps, validationLoss, validationMetric, state.LearningRate, watch.Elapsed);
+        state.EpochList.Add(record);
+
+        if (settings.EarlyStoppingPatience is int patience)
+        {
+            if (state.Best.Offer(state.Epoch, validationLoss!.Value)) state.EpochsSinceBest = 0;
+            else if (++state.EpochsSinceBest >= patience)
+                state.RequestStop($"early stopping: no lower validation loss for {patience} epoch(s) after epoch {state.BestEpoch}");
+        }
+
+        Notify(state, c => c.OnEpochEnd(state, record));
+    }
+
+    private static void RunStep(TrainingState state, SequenceBatch batch)
+    {
+        var settings = state.Settings;
+        Notify(state, c => c.OnBatchStart(state, batch));
+        state.LearningRate = settings.LearningRate * LearningRateScheduler.Factor(settings, state.GlobalStep, state.TotalSteps ?? 0);
+        state.GlobalStep++;
+        OptimizerFactory.SetLearningRate(state.Optimizer, state.LearningRate);
+
+        state.Optimizer.zero_grad();
+        var output = state.Model.forward(batch.Features.to(state.Device), batch.Lengths);
+        var labels = batch.Labels.to(state.Device);
+        if (state.GlobalStep == 1) CheckOutputs(settings.Task, output, labels);
+        var loss = TaskObjective.Loss(settings.Task, output, labels);
+        var objective = settings.L1Penalty > 0 ? loss + settings.L1Penalty * L1Norm(state.Parameters) : loss;
+        objective.backward();
+        Notify(state, c => c.OnAfterBackward(state, loss));
+
+        using var report = state.Clipper.Clip(state.Parameters);
+        Notify(state, c => c.OnAfterClip(state, report));
+        if (!report.SkipStep) state.Optimizer.step();
+
+        state.DeliverSteps(state.Log.Record(state.Epoch, state.GlobalStep, state.StepInEpoch, state.LearningRate, loss, report));
+        Notify(state, c => c.OnAfterOptimizerStep(state, report));
+        if (state.Log.IsFull) state.DeliverSteps(state.Log.Flush());
+    }
+
+    /// <summary>The first batch's outputs and labels must fit the task: read once per run, so a mismatch names itself.</summary>
+    private static void CheckOutputs(SequenceTask task, Tensor output, Tensor labels)
+    {
+        var rows = labels.shape[0];
+        var width = output.dim() == 2 && output.shape[0] == rows ? output.shape[1] : -1;
+        var multiclass = task == SequenceTask.MulticlassClassification;
+        if (width < 1 || (!multiclass && width != 1))
+            throw new ArgumentException(
+                $"The model's output has shape [{string.Join(", ", output.shape)}] for a batch of {rows} rows; {task} needs [{rows}, " +
+                $"{(multiclass ? "number of classes" : "1")}].", "model");
+        if (multiclass != (labels.dtype == ScalarType.Int64))
+            throw new ArgumentException(
+                $"The batch labels are {labels.dtype}; {task} needs {(multiclass ? "Int64 class indices" : "Float32 targets")}.", "training");
+        if (multiclass)
+        {
+            using var scope = NewDisposeScope();
+            var (smallest, largest) = (labels.min().item<long>(), labels.max().item<long>());
+            if (smallest < 0 || largest >= width)
+                throw new ArgumentException(
+                    $"The batch holds class indices in [{smallest}, {largest}], but the model has {width} outputs (classes 0..{width - 1}).", "training");
+        }
+    }
+
+    internal static TrainingHistory HistoryOf(TrainingState state, int bestEpoch) =>
+        new(state.Epochs.ToArray(), bestEpoch, TaskObjective.MetricName(state.Settings.Task),
+            stoppedEarly: state.Epochs.Count < state.Settings.MaximumNumberOfEpochs || state.StopRequested,
+            state.Steps.ToArray(), state.Log.StageNames, state.Log.GroupNames, state.StopReason);
+
+    private static void Notify(TrainingState state, Action<TrainingCallback> hook)
+    {
+        foreach (var callback in state.Callbacks) hook(callback);
     }
 
     /// <summary>Mean loss and metric on <paramref name="data"/>, in evaluation mode without gradients.</summary>
-    private static (double?, double?) Evaluate(SequenceModel model, SequenceDataset data, TrainingSettings settings, Device device)
+    private static (double?, double?) Evaluate(TrainingState state, ISequenceBatchSource data)
     {
-        model.eval();
+        var task = state.Settings.Task;
+        state.Model.eval();
         using var noGrad = no_grad();
         double lossSum = 0;
-        var predictions = new List<float>(data.Count);
-        var labels = new List<float>(data.Count);
-        foreach (var batch in new SequenceBatcher(data, settings.BatchSize, shuffle: false, settings.Seed).GetBatches(epoch: 0))
+        var predictions = new List<float>();
+        var labels = new List<float>();
+        foreach (var batch in data.GetBatches(epoch: 0))
         {
             using var scope = NewDisposeScope();
             using var owned = batch;
-            var output = model.forward(batch.Features.to(device), batch.Lengths);
-            var target = batch.Labels.to(device);
-            lossSum += TaskObjective.Loss(settings.Task, output, target).item<float>() * batch.Count;
-            predictions.AddRange(TaskObjective.Predictions(settings.Task, output).cpu().data<float>().ToArray());
+            var output = state.Model.forward(batch.Features.to(state.Device), batch.Lengths);
+            var target = batch.Labels.to(state.Device);
+            lossSum += TaskObjective.Loss(task, output, target).item<float>() * batch.Count;
+            predictions.AddRange(TaskObjective.Predictions(task, output).cpu().data<float>().ToArray());
             labels.AddRange(target.to(ScalarType.Float32).cpu().data<float>().ToArray());
         }
-        model.train();
-        return (lossSum / data.Count, TaskObjective.Metric(settings.Task, predictions, labels));
+        state.Model.train();
+        if (labels.Count == 0) throw new ArgumentException("The validation batch source yielded no batch.", "validation");
+        return (lossSum / labels.Count, TaskObjective.Metric(task, predictions, labels));
     }
 
-    private static Tensor L1Norm(IReadOnlyList<Parameter> parameters) =>
-        stack(parameters.Select(p => p.abs().sum()).ToArray()).sum();
+    private static Tensor L1Norm(IReadOnlyList<(string Name, Parameter Parameter)> parameters) =>
+        stack(parameters.Select(p => p.Parameter.abs().sum()).ToArray()).sum();
 }

@@ -44,4 +44,7 @@ public static class TrainingDefaults
 
     /// <summary>Default seed of weights, dropout and shuffling.</summary>
     public const int Seed = 1;
+
+    /// <summary>Default number of per-step records kept on the device between two host reads.</summary>
+    public const int StepRecordBlockSize = 256;
 }

@@ -1,23 +1,39 @@
 namespace ClipTrainer.Training;
 
-/// <summary>The record of a training run: one <see cref="EpochRecord"/> per epoch, and which epoch's weights were kept.</summary>
+/// <summary>
+/// The record of a training run: one <see cref="EpochRecord"/> per epoch, one <see cref="TrainingStepRecord"/> per
+/// step, which epoch's weights were kept, and why training ended. Export it with <see cref="Save"/> (CSV and JSON).
+/// </summary>
 public sealed class TrainingHistory
 {
-    /// <summary>Creates a history.</summary>
-    /// <param name="epochs">The epochs in order.</param>
-    /// <param name="bestEpoch">The 1-based epoch whose weights the model holds.</param>
-    /// <param name="validationMetricName">The name of <see cref="EpochRecord.ValidationMetric"/>, e.g. "Accuracy".</param>
-    /// <param name="stoppedEarly">Whether early stopping ended the run before the maximum number of epochs.</param>
-    public TrainingHistory(IReadOnlyList<EpochRecord> epochs, int bestEpoch, string validationMetricName, bool stoppedEarly)
+    internal TrainingHistory(IReadOnlyList<EpochRecord> epochs, int bestEpoch, string validationMetricName, bool stoppedEarly,
+        IReadOnlyList<TrainingStepRecord>? steps = null, IReadOnlyList<string>? stageNames = null,
+        IReadOnlyList<string>? normGroupNames = null, string? stopReason = null)
     {
         StoppedEarly = stoppedEarly;
         Epochs = epochs;
         BestEpoch = bestEpoch;
         ValidationMetricName = validationMetricName;
+        Steps = steps ?? [];
+        StageNames = stageNames ?? [];
+        NormGroupNames = normGroupNames ?? [];
+        StopReason = stopReason;
     }
 
     /// <summary>Gets the epochs in order.</summary>
     public IReadOnlyList<EpochRecord> Epochs { get; }
+
+    /// <summary>
+    /// Gets the steps in order. Empty for a model loaded from an archive (archives keep the epochs only: the steps of a
+    /// long run are large; save them with <see cref="Save"/> before).
+    /// </summary>
+    public IReadOnlyList<TrainingStepRecord> Steps { get; }
+
+    /// <summary>Gets the names of the clip stages whose coefficients <see cref="TrainingStepRecord.StageCoefficients"/> holds, e.g. <c>GlobalNorm</c>, <c>LocalNorm</c>.</summary>
+    public IReadOnlyList<string> StageNames { get; }
+
+    /// <summary>Gets the names of the groups whose norms <see cref="TrainingStepRecord.GroupNorms"/> holds (empty unless requested).</summary>
+    public IReadOnlyList<string> NormGroupNames { get; }
 
     /// <summary>Gets the 1-based epoch whose weights the model holds: the lowest validation loss under early stopping, else the last.</summary>
     public int BestEpoch { get; }
@@ -25,6 +41,35 @@ public sealed class TrainingHistory
     /// <summary>Gets the name of the validation metric: "Accuracy" or "RSquared".</summary>
     public string ValidationMetricName { get; }
 
-    /// <summary>Gets whether early stopping ended the run before the maximum number of epochs.</summary>
+    /// <summary>Gets whether training ended before the maximum number of epochs (early stopping or a stop request).</summary>
     public bool StoppedEarly { get; }
+
+    /// <summary>Gets why training ended early (early stopping, or the reason a callback gave), or null when every epoch ran.</summary>
+    public string? StopReason { get; }
+
+    /// <summary>
+    /// Writes the history into <paramref name="directory"/> (created if missing): <c>history.csv</c> (one row per step),
+    /// <c>epochs.csv</c> (one row per epoch) and <c>history.json</c> (both, with the run's facts). Existing files are replaced.
+    /// </summary>
+    /// <param name="directory">The output folder.</param>
+    /// <exception cref="ArgumentException"><paramref name="directory"/> is null or blank.</exception>
+    /// <exception cref="IOException">A file cannot be written.</exception>
+    public void Save(string directory)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(directory);
+        Directory.CreateDirectory(directory);
+        using (var steps = new StreamWriter(Path.Combine(directory, HistoryFiles.StepsFileName)))
+        {
+            steps.WriteLine(HistoryFiles.StepHeader(StageNames, NormGroupNames));
+            foreach (var step in Steps) steps.WriteLine(HistoryFiles.StepRow(step, StageNames.Count, NormGroupNames.Count));
+        }
+
+        using (var epochs = new StreamWriter(Path.Combine(directory, HistoryFiles.EpochsFileName)))
+        {
+            epochs.WriteLine(HistoryFiles.EpochHeader);
+            foreach (var epoch in Epochs) epochs.WriteLine(HistoryFiles.EpochRow(epoch));
+        }
+
+        HistoryFiles.WriteJson(this, Path.Combine(directory, HistoryFiles.JsonFileName));
+    }
 }

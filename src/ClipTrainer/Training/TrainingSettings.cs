@@ -98,14 +98,32 @@ public sealed class TrainingSettings
 
     /// <summary>
     /// Gets or sets a callback whose <c>Report</c> is called on the training thread every <see cref="StepReportInterval"/>
-    /// steps; the same lock rule as <see cref="EpochProgress"/> applies.
+    /// steps of an epoch with that step's record; the same lock rule as <see cref="EpochProgress"/> applies.
     /// </summary>
     /// <value>Default: null.</value>
-    public IProgress<TrainingStepReport>? StepProgress { get; set; }
+    public IProgress<TrainingStepRecord>? StepProgress { get; set; }
 
     /// <summary>Gets or sets how many optimizer steps lie between two <see cref="StepProgress"/> reports (each costs one host sync).</summary>
     /// <value>Range: &gt; 0. Default: 10.</value>
     public int StepReportInterval { get; set; } = TrainingDefaults.StepReportInterval;
+
+    /// <summary>
+    /// Gets the callbacks whose hooks the loop calls, in list order (see <see cref="TrainingCallback"/> for the hook order),
+    /// before <see cref="EpochProgress"/> and <see cref="StepProgress"/>.
+    /// </summary>
+    /// <value>Default: empty.</value>
+    public IList<TrainingCallback> Callbacks { get; } = new List<TrainingCallback>();
+
+    /// <summary>Gets or sets which per-group gradient norms every step record holds beside the global norm.</summary>
+    /// <value>Default: <see cref="GradientNormDetail.None"/> (per-group norms cost a little every step).</value>
+    public GradientNormDetail RecordGradientNorms { get; set; }
+
+    /// <summary>
+    /// Gets or sets how many per-step records are kept on the device before they are read to the host in one
+    /// synchronisation (and handed to <see cref="TrainingCallback.OnStepRecords"/>); epochs end a block early.
+    /// </summary>
+    /// <value>Range: &gt; 0. Default: 256.</value>
+    public int StepRecordBlockSize { get; set; } = TrainingDefaults.StepRecordBlockSize;
 
     /// <summary>Checks every setting, clipping included, and throws on the first one out of range.</summary>
     /// <exception cref="ArgumentOutOfRangeException">A setting is out of its range; the parameter name is the setting's.</exception>
@@ -127,6 +145,9 @@ public sealed class TrainingSettings
         Require(Enum.IsDefined(Device), Device, nameof(Device), "a defined ComputeDevice");
         Require(NumberOfThreads is null or > 0, NumberOfThreads, nameof(NumberOfThreads), "null (libtorch's setting) or > 0");
         Require(StepReportInterval > 0, StepReportInterval, nameof(StepReportInterval), "> 0");
+        Require(Enum.IsDefined(RecordGradientNorms), RecordGradientNorms, nameof(RecordGradientNorms), "a defined GradientNormDetail");
+        Require(StepRecordBlockSize > 0, StepRecordBlockSize, nameof(StepRecordBlockSize), "> 0");
+        if (Callbacks.Any(c => c is null)) throw new ArgumentNullException(nameof(Callbacks), "Callbacks cannot hold null.");
         ArgumentNullException.ThrowIfNull(Clipping, nameof(Clipping));
         Clipping.Validate();
     }

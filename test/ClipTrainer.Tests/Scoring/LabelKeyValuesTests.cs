@@ -75,11 +75,11 @@ public sealed class LabelKeyValuesTests : IDisposable
         var data = mlContext.Data.LoadFromEnumerable(rows);
         var keyed = mlContext.Transforms.Conversion.MapValueToKey("Label").Fit(data).Transform(data);
         var epochs = new List<EpochRecord>();
-        var steps = new List<TrainingStepReport>();
+        var steps = new List<TrainingStepRecord>();
         var options = SmallOptions();
         options.StepReportInterval = 1;
         options.EpochProgress = new Recorder<EpochRecord>(epochs);
-        options.StepProgress = new Recorder<TrainingStepReport>(steps);
+        options.StepProgress = new Recorder<TrainingStepRecord>(steps);
         var trainer = mlContext.MulticlassClassification.Trainers.ClipTrainer(options);
 
         var exception = Assert.Throws<ArgumentOutOfRangeException>(() => trainer.Fit(keyed));

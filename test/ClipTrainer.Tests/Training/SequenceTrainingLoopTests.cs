@@ -155,19 +155,21 @@ public class SequenceTrainingLoopTests
     public void Run_ProgressCallbacks_ReportEveryEpochAndEveryIntervalOfSteps()
     {
         var epochs = new List<EpochRecord>();
-        var steps = new List<TrainingStepReport>();
+        var steps = new List<TrainingStepRecord>();
         var settings = Settings();
         settings.StepReportInterval = 3;
         settings.EpochProgress = new Recorder<EpochRecord>(epochs);
-        settings.StepProgress = new Recorder<TrainingStepReport>(steps);
+        settings.StepProgress = new Recorder<TrainingStepRecord>(steps);
 
         var history = Run(settings);
 
         Assert.Equal(history.Epochs, epochs);
         // 10 steps per epoch, a report at steps 3, 6 and 9 of each of 3 epochs.
-        Assert.Equal([(1, 3), (1, 6), (1, 9), (2, 3), (2, 6), (2, 9), (3, 3), (3, 6), (3, 9)], steps.Select(s => (s.Epoch, s.Step)));
-        Assert.All(steps, s => Assert.Equal(10, s.StepsPerEpoch));
-        Assert.All(steps, s => Assert.InRange(s.GradientNorm, 0, history.Epochs[s.Epoch - 1].MaximumGradientNorm * (1 + 1e-6)));
+        Assert.Equal([(1, 3), (1, 6), (1, 9), (2, 3), (2, 6), (2, 9), (3, 3), (3, 6), (3, 9)], steps.Select(s => (s.Epoch, s.StepInEpoch)));
+        Assert.Equal([3L, 6, 9, 13, 16, 19, 23, 26, 29], steps.Select(s => s.Step));
+        Assert.All(steps, s => Assert.InRange(s.PreClipNorm, 0, history.Epochs[s.Epoch - 1].MaximumGradientNorm * (1 + 1e-6)));
+        // The reported records are the history's own records of those steps.
+        Assert.All(steps, s => Assert.Equal(history.Steps[(int)s.Step - 1].PreClipNorm, s.PreClipNorm));
         Assert.All(steps, s => Assert.True(s.Loss > 0 && double.IsFinite(s.Loss)));
     }
 

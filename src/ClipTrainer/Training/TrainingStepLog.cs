@@ -1,0 +1,133 @@
+using ClipTrainer.Clipping;
+using static TorchSharp.torch;
+
+namespace ClipTrainer.Training;
+
+/// <summary>
+/// The per-step records of a run, kept on the device and read to the host in blocks: one row of float64 per step
+/// (loss, pre- and post-clip norm, clipped flag, one coefficient per clip stage, the requested group norms), written
+/// with a few device ops and no synchronisation; <see cref="Flush"/> reads all pending rows in one host read.
+/// </summary>
+internal sealed class TrainingStepLog : IDisposable
+{
+    private const int FixedColumns = 4; // loss, pre-clip norm, post-clip norm, clipped
+    private readonly int _blockSize;
+    private readonly Device _device;
+    private readonly GradientNormDetail _detail;
+    private readonly double _normType;
+    private readonly List<TrainingStepRecord> _records = [];
+    private readonly List<(int Epoch, long Step, int StepInEpoch, bool Skipped, double LearningRate)> _pending = [];
+    private IReadOnlyList<GradientGroup>? _layers;
+    private Tensor? _buffer;
+    private int _stageCount = -1; // unknown until the first applied step: a skipped step reports no stages
+    private int _bufferStages;
+
+    public TrainingStepLog(int blockSize, Device device, GradientNormDetail detail, double normType, IReadOnlyList<string> parameterNames)
+    {
+        _blockSize = blockSize;
+        _device = device;
+        _detail = detail;
+        _normType = normType;
+        if (detail == GradientNormDetail.Layer)
+        {
+            _layers = GradientGrouping.ByLayer(parameterNames);
+            GroupNames = _layers.Select(g => g.Name).ToArray();
+        }
+        else
+        {
+            GroupNames = detail == GradientNormDetail.Parameter ? parameterNames.ToArray() : [];
+        }
+    }
+
+    /// <summary>Gets the records read to the host so far.</summary>
+    public IReadOnlyList<TrainingStepRecord> Records => _records;
+
+    /// <summary>Gets the names of the clip stages, known after the first applied step.</summary>
+    public IReadOnlyList<string> StageNames { get; private set; } = [];
+
+    /// <summary>Gets the names of the groups whose norms are recorded.</summary>
+    public IReadOnlyList<string> GroupNames { get; }
+
+    /// <summary>Gets whether a block is full and should be flushed.</summary>
+    public bool IsFull => _pending.Count >= _blockSize;
+
+    /// <summary>Gets whether rows wait to be read.</summary>
+    public bool HasPending => _pending.Count > 0;
+
+    /// <summary>Appends one step's row (device ops only). Returns the records flushed to make room, if any.</summary>
+    public IReadOnlyList<TrainingStepRecord> Record(int epoch, long step, int stepInEpoch, double learningRate, Tensor loss, GradientClipReport report)
+    {
+        IReadOnlyList<TrainingStepRecord> flushed = [];
+        if (_stageCount < 0 && !report.SkipStep)
+        {
+            flushed = Flush(); // rows of earlier skipped steps were written without stage columns
+            _stageCount = report.Stages.Count;
+            StageNames = UniqueNames(report.Stages.Select(s => s.RuleName));
+        }
+
+        var stages = Math.Max(_stageCount, 0);
+        if (_buffer is null || _bufferStages != stages)
+        {
+            _buffer?.Dispose();
+            _buffer = zeros([_blockSize, FixedColumns + stages + GroupNames.Count], ScalarType.Float64, _device).DetachFromDisposeScope();
+            _bufferStages = stages;
+        }
+
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var parts = new List<Tensor>(FixedColumns + stages + 1)
+        {
+            loss.detach().to(ScalarType.Float64).reshape(1),
+            report.TotalNormTensor.reshape(1),
+            report.PostClipNormTensor.reshape(1),
+            report.WasClippedTensor.to(ScalarType.Float64).reshape(1),
+        };
+        for (var i = 0; i < stages; i++)
+        {
+            parts.Add(i < report.Stages.Count && report.Stages[i].CoefficientsTensor.numel() > 0
+                ? report.Stages[i].CoefficientsTensor.min().to(ScalarType.Float64).reshape(1)
+                : full(1, double.NaN, ScalarType.Float64, _device));
+        }
+
+        if (_detail == GradientNormDetail.Parameter) parts.Add(report.ParameterNormsTensor);
+        else if (_layers is not null) parts.Add(GradientNorms.PerGroup(report.ParameterNormsTensor, _layers, _normType));
+        _buffer.select(0, _pending.Count).copy_(cat(parts, 0));
+        _pending.Add((epoch, step, stepInEpoch, report.SkipStep, learningRate));
+        return flushed;
+    }
+
+    /// <summary>Reads every pending row in one host read and returns them as records (empty when none were pending).</summary>
+    public IReadOnlyList<TrainingStepRecord> Flush()
+    {
+        if (_pending.Count == 0 || _buffer is null) return [];
+        var width = (int)_buffer.shape[1];
+        var values = HostRead.Doubles(_buffer.narrow(0, 0, _pending.Count));
+        var block = new TrainingStepRecord[_pending.Count];
+        for (var r = 0; r < block.Length; r++)
+        {
+            var row = values.AsSpan(r * width, width);
+            var (epoch, step, stepInEpoch, skipped, learningRate) = _pending[r];
+            block[r] = new TrainingStepRecord(epoch, step, stepInEpoch, row[0], row[1], row[2], row[3] > 0.5, skipped, learningRate,
+                row.Slice(FixedColumns, _bufferStages).ToArray(), row.Slice(FixedColumns + _bufferStages).ToArray());
+        }
+
+        _pending.Clear();
+        _records.AddRange(block);
+        return block;
+    }
+
+    public void Dispose() => _buffer?.Dispose();
+
+    private static string[] UniqueNames(IEnumerable<string> names)
+    {
+        var counts = new Dictionary<string, int>(StringComparer.Ordinal);
+        var unique = new List<string>();
+        foreach (var name in names)
+        {
+            var count = counts[name] = counts.GetValueOrDefault(name) + 1;
+            unique.Add(count == 1 ? name : $"{name}#{count}");
+        }
+
+        return unique.ToArray();
+    }
+}
