@@ -39,7 +39,7 @@ public sealed class HistoryFilesCallback : TrainingCallback
     /// <inheritdoc/>
     public override void OnStepRecords(TrainingState state, IReadOnlyList<TrainingStepRecord> records)
     {
-        if (_steps is null) return;
+        if (_steps is null || (records.Count == 0 && _stageColumns >= 0)) return;
         if (_stageColumns < 0)
         {
             // The stage names are known once a step was applied; rows of a run whose first steps were all skipped keep
@@ -64,6 +64,7 @@ public sealed class HistoryFilesCallback : TrainingCallback
     /// <inheritdoc/>
     public override void OnTrainingEnd(TrainingState state, TrainingHistory history)
     {
+        OnStepRecords(state, []); // a header even when no step was recorded
         Close();
         HistoryFiles.WriteJson(history, Path.Combine(Directory, HistoryFiles.JsonFileName));
     }

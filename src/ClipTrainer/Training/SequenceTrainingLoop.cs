@@ -150,6 +150,9 @@ public static class SequenceTrainingLoop
         }
         catch (Exception exception)
         {
+            // Sinks get every step that was recorded, so a failed run's files show what led to the failure.
+            try { state.DeliverSteps(log.Flush()); }
+            catch (Exception inner) { exception.Data["StepRecords"] = inner.Message; }
             foreach (var callback in state.Callbacks)
             {
                 try { callback.OnException(state, exception); }

@@ -28,6 +28,7 @@ namespace ClipTrainer.Training;
 ///     OnEpochEnd(record)
 /// OnTrainingEnd(history)                 after the best weights were restored
 /// OnException(exception)                 instead of the remaining hooks, when training throws or is cancelled
+///                                        (after OnStepRecords delivered the steps recorded so far)
 /// </code>
 /// <para>A callback asks training to stop with <see cref="TrainingState.RequestStop"/>: the loop finishes the current
 /// batch, closes the epoch (validation, <see cref="OnEpochEnd"/>) and ends normally, with
