@@ -119,24 +119,8 @@ public sealed class SequenceBatcher : ISequenceBatchSource
         }
 
         var rows = rowIndices.ToArray();
-        var count = rows.Length;
-        var inputSize = Dataset.InputSize;
-        var time = 0;
-        var lengths = new long[count];
-        for (var b = 0; b < count; b++)
-        {
-            lengths[b] = Dataset.GetSequenceLength(rows[b]);
-            time = Math.Max(time, (int)lengths[b]);
-        }
-
-        var values = new float[(long)count * time * inputSize];
-        for (var b = 0; b < count; b++)
-        {
-            Dataset.GetFeatures(rows[b]).CopyTo(values.AsSpan(b * time * inputSize));
-        }
-
-        var features = tensor(values, new long[] { count, time, inputSize }, device: device);
-        var lengthTensor = tensor(lengths, device: device);
+        var (features, lengthTensor) = SequencePadding.ToTensors(rows.Length, Dataset.InputSize,
+            b => Dataset.GetSequenceLength(rows[b]), (b, destination) => Dataset.GetFeatures(rows[b]).CopyTo(destination), device);
         var labels = Dataset.LabelKind == SequenceTask.MulticlassClassification
             ? tensor(rows.Select(Dataset.GetClassIndex).ToArray(), device: device)
             : tensor(rows.Select(Dataset.GetTarget).ToArray(), device: device);

@@ -12,7 +12,7 @@ namespace ClipTrainer.Data;
 /// NaN for regression) are left out and counted in <see cref="SequenceDataset.SkippedRowCount"/>. Sparse vectors are
 /// densified. Class indices are key values − 1.
 /// </remarks>
-public static class SequenceColumnReader
+internal static class SequenceColumnReader
 {
     /// <summary>
     /// Checks both columns against <paramref name="data"/>'s schema, then reads every row.
@@ -57,11 +57,9 @@ public static class SequenceColumnReader
 
             getFeatures(ref buffer);
             var length = buffer.Length;
-            if (length == 0 || length % featureInfo.InputSize != 0)
+            if (SequenceShapeArguments.RowLengthError($"Row {cursor.Position} of feature column '{featureInfo.Name}'", length, featureInfo.InputSize) is { } error)
             {
-                throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture,
-                    $"Row {cursor.Position} of feature column '{featureInfo.Name}' holds {length} values, which is not a "
-                    + $"positive multiple of InputSize {featureInfo.InputSize}."));
+                throw new InvalidOperationException(error);
             }
 
             if (dense.Length < length)

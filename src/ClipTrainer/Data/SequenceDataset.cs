@@ -239,11 +239,9 @@ public sealed class SequenceDataset
 
     private static ReadOnlySpan<float> CheckSequence(float[] sequence, int row, int inputSize, string parameterName)
     {
-        if (sequence is null || sequence.Length == 0 || sequence.Length % inputSize != 0)
+        if (SequenceShapeArguments.RowLengthError($"Sequence {row}", sequence?.Length ?? 0, inputSize) is { } error)
         {
-            throw new ArgumentException(
-                $"Sequence {row} holds {sequence?.Length ?? 0} values, which is not a positive multiple of InputSize {inputSize}.",
-                parameterName);
+            throw new ArgumentException(error, parameterName);
         }
 
         return sequence;

@@ -4,7 +4,7 @@ namespace ClipTrainer.Data;
 /// A feature column that <see cref="SequenceSchemaChecks.CheckFeatureColumn(Microsoft.ML.DataViewSchema, string, int, int?)"/>
 /// accepted: a vector of Single holding a sequence time-major (step 0's <see cref="InputSize"/> features first).
 /// </summary>
-public sealed class SequenceFeatureColumnInfo
+internal sealed class SequenceFeatureColumnInfo
 {
     internal SequenceFeatureColumnInfo(string name, int inputSize, int? sequenceLength)
     {

@@ -6,7 +6,7 @@ namespace ClipTrainer.Data;
 /// A label column that <see cref="SequenceSchemaChecks.CheckLabelColumn(Microsoft.ML.DataViewSchema, string, SequenceTask)"/>
 /// accepted for a task.
 /// </summary>
-public sealed class SequenceLabelColumnInfo
+internal sealed class SequenceLabelColumnInfo
 {
     internal SequenceLabelColumnInfo(string name, SequenceTask kind, DataViewType type, int numberOfClasses)
     {

@@ -14,7 +14,7 @@ namespace ClipTrainer.Data;
 /// time-major. Label column: see <see cref="SequenceTask"/>. The <see cref="SchemaShape"/> overloads check what an
 /// estimator can know before fitting (kinds and item types, not vector sizes or key counts).
 /// </remarks>
-public static class SequenceSchemaChecks
+internal static class SequenceSchemaChecks
 {
     private const string Feature = "feature";
     private const string Label = "label";

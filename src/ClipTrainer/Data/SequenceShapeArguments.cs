@@ -18,4 +18,15 @@ internal static class SequenceShapeArguments
             throw new ArgumentOutOfRangeException(sequenceLengthName, steps,
                 $"{sequenceLengthName} must be null (variable length) or greater than 0; got {steps}.");
     }
+
+    /// <summary>
+    /// The one row-length rule: a sequence holds a positive whole number of steps of <paramref name="inputSize"/> values.
+    /// Returns null when <paramref name="length"/> follows it, else the message that names the row (e.g. "Row 3 of
+    /// feature column 'Features'"), its length and the input size; the caller picks the exception type of its context.
+    /// </summary>
+    public static string? RowLengthError(string row, long length, int inputSize) =>
+        length > 0 && length % inputSize == 0
+            ? null
+            : string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"{row} holds {length} values, which is not a positive multiple of InputSize {inputSize}.");
 }

@@ -29,9 +29,8 @@ internal sealed class SequenceScorer
     /// <exception cref="InvalidOperationException">It does not; the message names the column, the row and the length.</exception>
     public void CheckRow(in VBuffer<float> row, long position, string featureColumnName)
     {
-        if (row.Length == 0 || row.Length % _inputSize != 0)
-            throw new InvalidOperationException(
-                $"Row {position} of feature column '{featureColumnName}' holds {row.Length} values, which is not a positive multiple of InputSize {_inputSize}.");
+        if (SequenceShapeArguments.RowLengthError($"Row {position} of feature column '{featureColumnName}'", row.Length, _inputSize) is { } error)
+            throw new InvalidOperationException(error);
     }
 
     /// <summary>Per row: softmax probabilities (multiclass) or the single raw output (binary logit, regression value).</summary>
@@ -44,8 +43,8 @@ internal sealed class SequenceScorer
             using var scope = NewDisposeScope();
             using var noGrad = no_grad();
             _network.eval();
-            using var tensors = SequenceTensorFactory.Create(rows, _inputSize, _device);
-            var output = _network.forward(tensors.Features, tensors.Lengths);
+            var (features, lengths) = SequenceTensorFactory.Create(rows, _inputSize, _device);
+            var output = _network.forward(features, lengths);
             if (_outputs.Task == SequenceTask.MulticlassClassification) output = nn.functional.softmax(output, -1);
             flat = output.to(ScalarType.Float32).cpu().data<float>().ToArray();
         }

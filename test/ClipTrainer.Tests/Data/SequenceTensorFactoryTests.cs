@@ -15,7 +15,7 @@ public class SequenceTensorFactoryTests
         using var scope = NewDisposeScope();
         var rows = new[] { new VBuffer<float>(2, [1f, 2f]), new VBuffer<float>(6, [3f, 4f, 5f, 6f, 7f, 8f]) };
 
-        using var tensors = SequenceTensorFactory.Create(rows, inputSize: 2);
+        var tensors = SequenceTensorFactory.Create(rows, inputSize: 2);
 
         Assert.Equal(new long[] { 2, 3, 2 }, tensors.Features.shape);
         Assert.Equal(new long[] { 1, 3 }, tensors.Lengths.data<long>().ToArray());
@@ -25,9 +25,10 @@ public class SequenceTensorFactoryTests
     [Fact]
     public void Create_SparseRow_IsDensifiedTimeMajor()
     {
+        using var scope = NewDisposeScope();
         var row = new VBuffer<float>(4, 1, [9f], [3]);
 
-        using var tensors = SequenceTensorFactory.Create(row, inputSize: 2);
+        var tensors = SequenceTensorFactory.Create(row, inputSize: 2);
 
         Assert.Equal(new long[] { 1, 2, 2 }, tensors.Features.shape);
         Assert.Equal(new float[] { 0, 0, 0, 9 }, tensors.Features.data<float>().ToArray());
@@ -60,12 +61,12 @@ public class SequenceTensorFactoryTests
             .Select(steps => new VBuffer<float>(steps * 2, Enumerable.Range(0, steps * 2).Select(_ => (float)random.NextDouble()).ToArray()))
             .ToArray();
 
-        using var block = SequenceTensorFactory.Create(rows, inputSize: 2);
+        var block = SequenceTensorFactory.Create(rows, inputSize: 2);
         var blockScores = model.forward(block.Features, block.Lengths);
 
         for (var row = 0; row < rows.Length; row++)
         {
-            using var single = SequenceTensorFactory.Create(rows[row], inputSize: 2);
+            var single = SequenceTensorFactory.Create(rows[row], inputSize: 2);
             var alone = model.forward(single.Features, single.Lengths);
             var difference = (alone[0] - blockScores[row]).abs().max().item<float>();
             Assert.True(difference <= 1e-6, $"Row {row} differs by {difference}.");
