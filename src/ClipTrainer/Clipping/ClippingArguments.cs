@@ -2,7 +2,7 @@ using System.Globalization;
 
 namespace ClipTrainer.Clipping;
 
-/// <summary>The argument checks shared by the options, the rules and the seed-style facade.</summary>
+/// <summary>The argument checks shared by the options, the rules and the <see cref="GradientClipping"/> functions.</summary>
 internal static class ClippingArguments
 {
     public static void CheckThreshold(double value, string name)

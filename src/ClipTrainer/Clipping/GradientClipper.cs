@@ -72,6 +72,12 @@ public sealed class GradientClipper
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
+        return CreateValidated(options);
+    }
+
+    /// <summary><see cref="Create"/> for options that were validated where they entered (the training loop's settings).</summary>
+    internal static GradientClipper CreateValidated(GradientClippingOptions options)
+    {
         IGradientClippingRule rule = options.Mode switch
         {
             ClippingMode.None => NoClippingRule.Instance,

@@ -3,15 +3,15 @@ using static TorchSharp.torch;
 namespace ClipTrainer.Clipping;
 
 /// <summary>
-/// The seed's four functions in .NET form (<c>global_norm</c>, <c>clip_grad_norm_global</c>, <c>local_norm</c>,
+/// The four functions of the global-versus-local norm clipping lecture this library carries over, in .NET form (<c>global_norm</c>, <c>clip_grad_norm_global</c>, <c>local_norm</c>,
 /// <c>clip_grad_norm_local</c>), with the same meaning but one host read per call instead of one per parameter.
 /// </summary>
 /// <remarks>
 /// <para>Parameters without a gradient, or that do not require one, are skipped. ‖g‖ₚ = (Σ|gᵢ|ᵖ)^(1/p), computed as
-/// the p-norm of the per-tensor norms; p = +∞ gives max|gᵢ| (where the seed's loop is undefined). Clipping computes
+/// the p-norm of the per-tensor norms; p = +∞ gives max|gᵢ| (where the lecture's Python loop is undefined). Clipping computes
 /// g ← g · min(1, clipValue / (‖g‖ₚ + 1e-6)) and returns the norm(s) before clipping.</para>
 /// <para>Unlike <see cref="GradientClipper"/>, these functions apply no non-finite policy: a NaN or Inf gradient
-/// yields a NaN or Inf norm, exactly as in the seed and in PyTorch.</para>
+/// yields a NaN or Inf norm, exactly as in the lecture's sketches and in PyTorch.</para>
 /// </remarks>
 public static class GradientClipping
 {

@@ -27,7 +27,7 @@ namespace ClipTrainer.Clipping;
 /// </remarks>
 public static class GradientNorms
 {
-    /// <summary>The ε of c = threshold / (norm + ε): 1e-6, as in PyTorch and in the seed.</summary>
+    /// <summary>The ε of c = threshold / (norm + ε): 1e-6, as in PyTorch's <c>clip_grad_norm_</c> and the lecture sketches <see cref="GradientClipping"/> carries over.</summary>
     public const double Epsilon = 1e-6;
 
     private const long ChunkElements = 1 << 20;

@@ -6,7 +6,7 @@ namespace ClipTrainer.Clipping;
 /// Local-norm clipping: for each group G (a parameter tensor or a layer), g ← g · min(1, threshold / (‖G‖ₚ + 1e-6))
 /// for the gradients g of G, where ‖G‖ₚ is the p-norm of G's gradients alone.
 /// </summary>
-/// <remarks>With <see cref="LocalNormScope.Parameter"/> this is the seed's <c>clip_grad_norm_local</c>, and equals
+/// <remarks>With <see cref="LocalNormScope.Parameter"/> this is the lecture's <c>clip_grad_norm_local</c> (see <see cref="GradientClipping.ClipGradNormLocal"/>), and equals
 /// calling <c>clip_grad_norm_</c> on each parameter separately.</remarks>
 public sealed class LocalNormClippingRule : IGradientClippingRule
 {

@@ -6,7 +6,7 @@ namespace ClipTrainer.Clipping;
 /// <remarks>See <see cref="GradientGrouping.ByLayer(IReadOnlyList{string})"/> for the exact layer rule.</remarks>
 public enum LocalNormScope
 {
-    /// <summary>Every parameter tensor is its own group (the seed's <c>clip_grad_norm_local</c>).</summary>
+    /// <summary>Every parameter tensor is its own group (the lecture's <c>clip_grad_norm_local</c>, see <see cref="GradientClipping.ClipGradNormLocal"/>).</summary>
     Parameter = 0,
 
     /// <summary>

@@ -46,10 +46,15 @@ public static class SequenceTrainingLoop
             throw new ArgumentException("The validation data has no usable rows (every label was missing?).", nameof(validation));
         CheckFits(model, training, settings.Task, nameof(training));
         if (validation is not null) CheckFits(model, validation, settings.Task, nameof(validation));
-        return Run(model, new SequenceBatcher(training, settings.BatchSize, settings.Shuffle, settings.Seed),
+        return RunValidated(model, training, validation, settings, cancellation);
+    }
+
+    /// <summary>The dataset overload without its checks, for callers that made them already (the ML.NET trainer).</summary>
+    internal static TrainingHistory RunValidated(nn.Module<Tensor, Tensor?, Tensor> model, SequenceDataset training, SequenceDataset? validation,
+        TrainingSettings settings, CancellationToken cancellation = default) =>
+        RunValidated(model, new SequenceBatcher(training, settings.BatchSize, settings.Shuffle, settings.Seed),
             validation is null ? null : new SequenceBatcher(validation, settings.BatchSize, shuffle: false, settings.Seed),
             settings, cancellation);
-    }
 
     /// <summary>
     /// Trains any module of the model port on batches from <paramref name="training"/>, validating on
@@ -79,6 +84,13 @@ public static class SequenceTrainingLoop
         ArgumentNullException.ThrowIfNull(training);
         ArgumentNullException.ThrowIfNull(settings);
         settings.Validate();
+        return RunValidated(model, training, validation, settings, cancellation);
+    }
+
+    /// <summary>Trains with settings that were validated already (options are checked once, where they enter).</summary>
+    private static TrainingHistory RunValidated(nn.Module<Tensor, Tensor?, Tensor> model, ISequenceBatchSource training, ISequenceBatchSource? validation,
+        TrainingSettings settings, CancellationToken cancellation)
+    {
         if (settings.EarlyStoppingPatience is not null && validation is null)
             throw new ArgumentException("Early stopping needs validation data.", nameof(validation));
         if (training.BatchesPerEpoch is null && settings.Schedule != LearningRateSchedule.Constant)
@@ -124,7 +136,7 @@ public static class SequenceTrainingLoop
         torch.manual_seed(settings.Seed); // dropout draws from the global generator: seed it so runs repeat
         var parameters = model.named_parameters().Select(p => (p.name, p.parameter)).ToList();
         using var optimizer = OptimizerFactory.Create(settings, parameters.Select(p => p.parameter).ToList());
-        var clipper = GradientClipper.Create(settings.Clipping);
+        var clipper = GradientClipper.CreateValidated(settings.Clipping);
         using var log = new TrainingStepLog(settings.StepRecordBlockSize, device, settings.RecordGradientNorms, settings.Clipping.NormType,
             parameters.Select(p => p.name).ToArray());
         using var best = new BestWeights(model);
