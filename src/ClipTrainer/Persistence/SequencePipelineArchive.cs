@@ -190,7 +190,8 @@ public static class SequencePipelineArchive
         return new SequenceStageSpec(sequence.Task, sequence.FeatureColumnName, (sequence.FeatureColumnType as VectorDataViewType)?.Size ?? 0,
             sequence.Model.SequenceLength, sequence.Model.Options, outputs.ScoreColumnName,
             outputs.PredictedLabelColumnName, outputs.ClassCount, outputs.KeyValues?.TypeName, outputs.KeyValues?.Values,
-            sequence.Device, history.ValidationMetricName, history.BestEpoch, history.StoppedEarly, history.Epochs.ToArray());
+            sequence.Device, history.ValidationMetricName, history.BestEpoch, history.StoppedEarly, history.Epochs.ToArray(),
+            history.StopReason, history.StageNames.ToArray());
     }
 
     private static SequenceTransformer LoadSequence(ZipArchive zip, string prefix, SequenceStageSpec spec, ComputeDevice device)
@@ -205,7 +206,8 @@ public static class SequencePipelineArchive
             if (keyValues is not null && keyValues.Values.Length != spec.ClassCount)
                 throw new InvalidDataException($"Stage '{prefix}' lists {keyValues.Values.Length} key values for {spec.ClassCount} classes.");
             var outputs = new OutputColumns(spec.Task, spec.ScoreColumnName, spec.PredictedLabelColumnName, spec.ClassCount, keyValues);
-            var history = new TrainingHistory(spec.History, spec.BestEpoch, spec.ValidationMetricName, spec.StoppedEarly);
+            var history = new TrainingHistory(spec.History, spec.BestEpoch, spec.ValidationMetricName, spec.StoppedEarly,
+                stageNames: spec.StageNames, stopReason: spec.StopReason);
             var featureType = new VectorDataViewType(NumberDataViewType.Single, spec.FeatureVectorSize);
             return new SequenceTransformer(spec.Task, new SequenceModelParameters(network, spec.SequenceLength), spec.FeatureColumnName,
                 featureType, outputs, history, device);

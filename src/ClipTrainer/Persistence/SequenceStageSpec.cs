@@ -20,7 +20,9 @@ internal sealed record SequenceStageSpec(
     string ValidationMetricName,
     int BestEpoch,
     bool StoppedEarly,
-    EpochRecord[] History);
+    EpochRecord[] History,
+    string? StopReason = null,
+    string[]? StageNames = null);
 
 /// <summary>The archive's table of contents: format, version, and the stages in order.</summary>
 internal sealed record ArchiveManifest(string Format, int Version, ArchiveStage[] Stages);

@@ -72,6 +72,10 @@ public sealed class SequencePipelineArchiveTests : ArchiveTestBase
         Assert.Equal(model.History.Epochs.Select(e => e.TrainingLoss), restored.History.Epochs.Select(e => e.TrainingLoss));
         Assert.Equal(model.History.Epochs.Select(e => e.ClippedFraction), restored.History.Epochs.Select(e => e.ClippedFraction));
         Assert.Equal(model.History.BestEpoch, restored.History.BestEpoch);
+        Assert.Equal(model.History.Epochs.Select(e => e.GradientNormPercentile90), restored.History.Epochs.Select(e => e.GradientNormPercentile90));
+        Assert.Equal(model.History.StageNames, restored.History.StageNames);
+        Assert.NotEmpty(model.History.Steps);
+        Assert.Empty(restored.History.Steps); // archives keep the epochs, not every step
         Assert.Equal(model.Model.Options.HiddenSize, restored.Model.Options.HiddenSize);
     }
 
