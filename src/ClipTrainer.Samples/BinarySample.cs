@@ -41,7 +41,7 @@ public static class BinarySample
             CellType = RecurrentCellType.Gru,
             HiddenSize = 16,
             Pooling = SequencePooling.LastStep,
-            MaxEpoch = 8,
+            MaximumNumberOfEpochs = 8,
             Clipping = new GradientClippingOptions { Mode = ClippingMode.LocalNorm, Threshold = 0.5, LocalScope = LocalNormScope.Parameter },
         });
         var model = trainer.Fit(train);

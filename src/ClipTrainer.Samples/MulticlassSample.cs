@@ -45,7 +45,7 @@ public static class MulticlassSample
             SequenceLength = Steps,
             CellType = RecurrentCellType.Lstm,
             HiddenSize = 24,
-            MaxEpoch = 15,
+            MaximumNumberOfEpochs = 15,
             LearningRate = 0.01,
             ValidationSet = toKey.Fit(train).Transform(validation),
             EarlyStoppingPatience = 3,

@@ -41,7 +41,7 @@ public static class RegressionSample
             CellType = RecurrentCellType.Lstm,
             HiddenSize = 32,
             Pooling = SequencePooling.Mean,
-            MaxEpoch = 15,
+            MaximumNumberOfEpochs = 15,
             LearningRate = 0.005,
             Clipping = new GradientClippingOptions { Mode = ClippingMode.Value, Threshold = 0.1 },
         });

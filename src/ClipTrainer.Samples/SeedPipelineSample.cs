@@ -73,7 +73,7 @@ public static class SeedPipelineSample
             LearningRate = 0.01,
             Schedule = LearningRateSchedule.Constant, // the seed's Adam keeps its learning rate
             BatchSize = BatchSize,
-            MaxEpoch = epochs,
+            MaximumNumberOfEpochs = epochs,
             Clipping = new GradientClippingOptions { Mode = ClippingMode.GlobalNorm, Threshold = 0.5 },
             StepReportInterval = 10,
             StepProgress = SampleSupport.Progress<TrainingStepRecord>(step => Console.WriteLine(

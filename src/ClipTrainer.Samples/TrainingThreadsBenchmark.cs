@@ -47,7 +47,7 @@ internal static class TrainingThreadsBenchmark
                     mlContext.MulticlassClassification.Trainers.ClipTrainer(new SequenceTrainerOptions
                     {
                         InputSize = 10, SequenceLength = 20, CellType = RecurrentCellType.Lstm, HiddenSize = hidden,
-                        MaxEpoch = 2, NumberOfThreads = threads,
+                        MaximumNumberOfEpochs = 2, NumberOfThreads = threads,
                     }).Fit(keyed).Dispose();
                     (threads is null ? defaultTimes : oneThreadTimes).Add(watch.Elapsed.TotalSeconds);
                 }

@@ -124,7 +124,7 @@ public sealed class SequenceTrainer : IEstimator<SequenceTransformer>
         var network = SequenceModel.Create(_options.ToModelOptions(label.OutputSize), _options.Seed);
         try
         {
-            var history = SequenceTrainingLoop.RunValidated(network, training, validation, _options.ToTrainingSettings(_task)); // options were checked by the constructor
+            var history = SequenceTrainingLoop.RunValidated(network, training, validation, _options); // checked by the constructor
             return new SequenceTransformer(_task, new SequenceModelParameters(network, _options.SequenceLength), features.Name,
                 input.Schema[features.Name].Type, outputs, history, _options.Device);
         }

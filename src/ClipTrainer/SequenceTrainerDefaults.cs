@@ -8,4 +8,10 @@ public static class SequenceTrainerDefaults
 
     /// <summary>The default feature column name.</summary>
     public const string FeatureColumnName = "Features";
+
+    /// <summary>The default score column name (ML.NET's).</summary>
+    public const string ScoreColumnName = "Score";
+
+    /// <summary>The default predicted-label column name (ML.NET's).</summary>
+    public const string PredictionColumnName = "PredictedLabel";
 }

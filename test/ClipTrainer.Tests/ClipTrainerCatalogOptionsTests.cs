@@ -20,7 +20,7 @@ public class ClipTrainerCatalogOptionsTests
         { nameof(SequenceTrainerOptions.InputSize), -1, "InputSize" },
         { nameof(SequenceTrainerOptions.SequenceLength), 0, "SequenceLength" },
         { nameof(SequenceTrainerOptions.SequenceLength), -3, "SequenceLength" },
-        { nameof(SequenceTrainerOptions.MaxEpoch), 0, "MaxEpoch" },
+        { nameof(SequenceTrainerOptions.MaximumNumberOfEpochs), 0, "MaximumNumberOfEpochs" },
         { nameof(SequenceTrainerOptions.BatchSize), 0, "BatchSize" },
         { nameof(SequenceTrainerOptions.LearningRate), double.NaN, "LearningRate" },
         { nameof(SequenceTrainerOptions.LearningRate), 0, "LearningRate" },
@@ -136,11 +136,11 @@ public class ClipTrainerCatalogOptionsTests
     {
         var mlContext = new MLContext(seed: 1);
         var options = SmallOptions();
-        options.MaxEpoch = 2;
+        options.MaximumNumberOfEpochs = 2;
         options.Clipping.Threshold = 1e-6;
         var trainer = mlContext.Regression.Trainers.ClipTrainer(options);
 
-        options.MaxEpoch = 5;
+        options.MaximumNumberOfEpochs = 5;
         options.Clipping.Mode = ClippingMode.None;
         var model = trainer.Fit(Load(mlContext, Regression(40, seed: 1)));
 
@@ -154,7 +154,7 @@ public class ClipTrainerCatalogOptionsTests
         {
             case nameof(SequenceTrainerOptions.InputSize): options.InputSize = (int)value; break;
             case nameof(SequenceTrainerOptions.SequenceLength): options.SequenceLength = (int)value; break;
-            case nameof(SequenceTrainerOptions.MaxEpoch): options.MaxEpoch = (int)value; break;
+            case nameof(SequenceTrainerOptions.MaximumNumberOfEpochs): options.MaximumNumberOfEpochs = (int)value; break;
             case nameof(SequenceTrainerOptions.BatchSize): options.BatchSize = (int)value; break;
             case nameof(SequenceTrainerOptions.LearningRate): options.LearningRate = value; break;
             case nameof(SequenceTrainerOptions.Dropout): options.Dropout = value; break;

@@ -51,12 +51,12 @@ internal static class SequenceTestData
     }
 
     /// <summary>Options for a small, fast model on the fixed-length test tasks.</summary>
-    public static SequenceTrainerOptions SmallOptions(int maxEpoch = 6) => new()
+    public static SequenceTrainerOptions SmallOptions(int maximumNumberOfEpochs = 6) => new()
     {
         InputSize = InputSize,
         SequenceLength = SequenceLength,
         HiddenSize = 12,
-        MaxEpoch = maxEpoch,
+        MaximumNumberOfEpochs = maximumNumberOfEpochs,
         LearningRate = 0.02,
     };
 

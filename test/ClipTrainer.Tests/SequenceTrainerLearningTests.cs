@@ -158,7 +158,7 @@ public class SequenceTrainerLearningTests
         options.Seed = seed;
         options.NumberOfLayers = 2;
         options.Dropout = 0.3;
-        options.MaxEpoch = 3;
+        options.MaximumNumberOfEpochs = 3;
         if (afterEpoch is not null) options.EpochProgress = new Callback<EpochRecord>(afterEpoch);
         var test = Load(mlContext, Regression(100, seed: 2));
         var trainer = mlContext.Regression.Trainers.ClipTrainer(options);

@@ -17,16 +17,16 @@ public class SequenceTrainerOptionsTests
     [Theory]
     [InlineData(1)]
     [InlineData(4)]
-    public void Fit_MaxEpoch_IsTheNumberOfHistoryRecords(int maxEpoch)
+    public void Fit_MaxEpoch_IsTheNumberOfHistoryRecords(int maximumNumberOfEpochs)
     {
         var mlContext = new MLContext(seed: 1);
         var options = SmallOptions();
-        options.MaxEpoch = maxEpoch;
+        options.MaximumNumberOfEpochs = maximumNumberOfEpochs;
 
         var model = mlContext.Regression.Trainers.ClipTrainer(options).Fit(Load(mlContext, Regression(50, seed: 1)));
 
-        Assert.Equal(Enumerable.Range(1, maxEpoch), model.History.Epochs.Select(e => e.Epoch));
-        Assert.Equal(maxEpoch, model.History.BestEpoch);
+        Assert.Equal(Enumerable.Range(1, maximumNumberOfEpochs), model.History.Epochs.Select(e => e.Epoch));
+        Assert.Equal(maximumNumberOfEpochs, model.History.BestEpoch);
         Assert.False(model.History.StoppedEarly);
     }
 
@@ -40,7 +40,7 @@ public class SequenceTrainerOptionsTests
     {
         var mlContext = new MLContext(seed: 1);
         var options = SmallOptions();
-        options.MaxEpoch = 2;
+        options.MaximumNumberOfEpochs = 2;
         options.BatchSize = batchSize;
 
         var model = mlContext.Regression.Trainers.ClipTrainer(options).Fit(Load(mlContext, Regression(100, seed: 1)));
@@ -58,7 +58,7 @@ public class SequenceTrainerOptionsTests
         options.Schedule = schedule;
         options.LearningRate = 0.02;
         options.FinalLearningRateRatio = 0.25;
-        options.MaxEpoch = 3;
+        options.MaximumNumberOfEpochs = 3;
 
         var model = mlContext.Regression.Trainers.ClipTrainer(options).Fit(Load(mlContext, Regression(100, seed: 1)));
 
@@ -77,7 +77,7 @@ public class SequenceTrainerOptionsTests
         options.StartLearningRateRatio = 0.2;
         options.WarmupFraction = 1;
         options.BatchSize = 50;
-        options.MaxEpoch = 4;
+        options.MaximumNumberOfEpochs = 4;
 
         var model = mlContext.Regression.Trainers.ClipTrainer(options).Fit(Load(mlContext, Regression(50, seed: 1)));
 
@@ -90,7 +90,7 @@ public class SequenceTrainerOptionsTests
         var mlContext = new MLContext(seed: 1);
         var options = SmallOptions();
         options.LearningRate = 0.0123;
-        options.MaxEpoch = 2;
+        options.MaximumNumberOfEpochs = 2;
         options.Schedule = LearningRateSchedule.Constant;
 
         var model = mlContext.Regression.Trainers.ClipTrainer(options).Fit(Load(mlContext, Regression(50, seed: 1)));
@@ -106,7 +106,7 @@ public class SequenceTrainerOptionsTests
         var options = SmallOptions();
         options.LearningRate = 0.02;
         options.FinalLearningRateRatio = 0.25;
-        options.MaxEpoch = 2;
+        options.MaximumNumberOfEpochs = 2;
 
         var model = mlContext.Regression.Trainers.ClipTrainer(options).Fit(Load(mlContext, Regression(50, seed: 1)));
 
@@ -133,7 +133,7 @@ public class SequenceTrainerOptionsTests
         var epochs = new List<EpochRecord>();
         var steps = new List<TrainingStepRecord>();
         var options = SmallOptions();
-        options.MaxEpoch = 2;
+        options.MaximumNumberOfEpochs = 2;
         options.BatchSize = 10;
         options.StepReportInterval = 4;
         options.EpochProgress = new Progress<EpochRecord>(epochs);
@@ -155,7 +155,7 @@ public class SequenceTrainerOptionsTests
         options.LearningRate = optimizer == OptimizerKind.Sgd ? 0.1 : 0.02;
         options.WeightDecay = weightDecay;
         options.L1Penalty = l1Penalty;
-        options.MaxEpoch = 5;
+        options.MaximumNumberOfEpochs = 5;
         using var model = mlContext.Regression.Trainers.ClipTrainer(options).Fit(Load(mlContext, Regression(200, seed: 1)));
         double sum = 0;
         foreach (var parameter in model.Model.Network.parameters())

@@ -21,7 +21,7 @@ public class SequenceTrainerSchemaTests
         var mlContext = new MLContext(seed: 1);
         var data = Load(mlContext, Multiclass(60, seed: 1));
         var options = SmallOptions();
-        options.MaxEpoch = 1;
+        options.MaximumNumberOfEpochs = 1;
         var pipeline = mlContext.Transforms.Conversion.MapValueToKey("Label")
             .Append(mlContext.MulticlassClassification.Trainers.ClipTrainer(options))
             .Append(mlContext.Transforms.Conversion.MapKeyToValue("PredictedLabel"));
@@ -44,7 +44,7 @@ public class SequenceTrainerSchemaTests
         var mlContext = new MLContext(seed: 1);
         var data = Load(mlContext, Multiclass(60, seed: 1));
         var options = SmallOptions();
-        options.MaxEpoch = 1;
+        options.MaximumNumberOfEpochs = 1;
         var toKey = mlContext.Transforms.Conversion.MapValueToKey("Label");
         var trainer = mlContext.MulticlassClassification.Trainers.ClipTrainer(options);
 
@@ -68,7 +68,7 @@ public class SequenceTrainerSchemaTests
         var mlContext = new MLContext(seed: 1);
         var data = Load(mlContext, Binary(60, seed: 1));
         var options = SmallOptions();
-        options.MaxEpoch = 1;
+        options.MaximumNumberOfEpochs = 1;
         var trainer = mlContext.BinaryClassification.Trainers.ClipTrainer(options);
 
         var shape = trainer.GetOutputSchema(ShapeOf<BinaryRow>(mlContext));
@@ -88,7 +88,7 @@ public class SequenceTrainerSchemaTests
         var data = Load(mlContext, VariableRegression(60, seed: 1));
         var options = SmallOptions();
         options.SequenceLength = null;
-        options.MaxEpoch = 1;
+        options.MaximumNumberOfEpochs = 1;
         var trainer = mlContext.Regression.Trainers.ClipTrainer(options);
 
         var shape = trainer.GetOutputSchema(ShapeOf<VariableRegressionRow>(mlContext));
@@ -129,7 +129,7 @@ public class SequenceTrainerSchemaTests
         var mlContext = new MLContext(seed: 1);
         var data = Load(mlContext, Multiclass(60, seed: 1));
         var options = SmallOptions();
-        options.MaxEpoch = 1;
+        options.MaximumNumberOfEpochs = 1;
         options.ScoreColumnName = "Probabilities";
         options.PredictionColumnName = "Class";
         var pipeline = mlContext.Transforms.Conversion.MapValueToKey("Label")
@@ -152,7 +152,7 @@ public class SequenceTrainerSchemaTests
         var rows = Multiclass(90, seed: 1).Select(r => new NumericClassRow { Features = r.Features, Label = 10f * (1 + Array.IndexOf(ClassNames, r.Label)) }).ToList();
         var data = mlContext.Data.LoadFromEnumerable(rows);
         var options = SmallOptions();
-        options.MaxEpoch = 1;
+        options.MaximumNumberOfEpochs = 1;
         var pipeline = mlContext.Transforms.Conversion.MapValueToKey("Label")
             .Append(mlContext.MulticlassClassification.Trainers.ClipTrainer(options))
             .Append(mlContext.Transforms.Conversion.MapKeyToValue("PredictedLabel"));
@@ -172,7 +172,7 @@ public class SequenceTrainerSchemaTests
         var rows = Multiclass(60, seed: 1).Select(r => new KeyLabelRow { Features = r.Features, Label = (uint)(1 + Array.IndexOf(ClassNames, r.Label)) }).ToList();
         var data = mlContext.Data.LoadFromEnumerable(rows);
         var options = SmallOptions();
-        options.MaxEpoch = 1;
+        options.MaximumNumberOfEpochs = 1;
         var trainer = mlContext.MulticlassClassification.Trainers.ClipTrainer(options);
 
         var shape = trainer.GetOutputSchema(ShapeOf<KeyLabelRow>(mlContext));

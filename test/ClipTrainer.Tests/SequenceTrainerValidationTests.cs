@@ -87,7 +87,7 @@ public class SequenceTrainerValidationTests
         options.HiddenSize = 16;
         options.LearningRate = 0.01;
         options.BatchSize = 8;
-        options.MaxEpoch = 40;
+        options.MaximumNumberOfEpochs = 40;
         options.ValidationSet = validation;
         options.EarlyStoppingPatience = 3;
 
@@ -113,7 +113,7 @@ public class SequenceTrainerValidationTests
         var mlContext = new MLContext(seed: 1);
         var validation = Regression(20, seed: 2);
         validation.ForEach(r => r.Label = 1e20f);
-        var options = SmallOptions(maxEpoch: 5);
+        var options = SmallOptions(maximumNumberOfEpochs: 5);
         options.ValidationSet = Load(mlContext, validation);
         options.EarlyStoppingPatience = 2;
 

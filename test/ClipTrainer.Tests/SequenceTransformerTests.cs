@@ -24,7 +24,7 @@ public class SequenceTransformerTests
         var mlContext = new MLContext(seed: 1);
         var rows = Multiclass(300, seed: 2); // 300 rows: a full block of 256 and a partial one
         var model = mlContext.Transforms.Conversion.MapValueToKey("Label")
-            .Append(mlContext.MulticlassClassification.Trainers.ClipTrainer(SmallOptions(maxEpoch: 3)))
+            .Append(mlContext.MulticlassClassification.Trainers.ClipTrainer(SmallOptions(maximumNumberOfEpochs: 3)))
             .Append(mlContext.Transforms.Conversion.MapKeyToValue("PredictedLabel"))
             .Fit(Load(mlContext, Multiclass(200, seed: 1)));
 
@@ -47,7 +47,7 @@ public class SequenceTransformerTests
     {
         var mlContext = new MLContext(seed: 1);
         var rows = Binary(270, seed: 2);
-        var model = mlContext.BinaryClassification.Trainers.ClipTrainer(SmallOptions(maxEpoch: 3)).Fit(Load(mlContext, Binary(200, seed: 1)));
+        var model = mlContext.BinaryClassification.Trainers.ClipTrainer(SmallOptions(maximumNumberOfEpochs: 3)).Fit(Load(mlContext, Binary(200, seed: 1)));
 
         var scored = model.Transform(Load(mlContext, rows));
         var score = Column<float>(scored, "Score");
@@ -66,7 +66,7 @@ public class SequenceTransformerTests
     public void Transform_TwoCursorsOverTheSameView_ReadTheSameScores()
     {
         var mlContext = new MLContext(seed: 1);
-        var model = mlContext.Regression.Trainers.ClipTrainer(SmallOptions(maxEpoch: 3)).Fit(Load(mlContext, Regression(100, seed: 1)));
+        var model = mlContext.Regression.Trainers.ClipTrainer(SmallOptions(maximumNumberOfEpochs: 3)).Fit(Load(mlContext, Regression(100, seed: 1)));
         var scored = model.Transform(Load(mlContext, Regression(300, seed: 2)));
 
         var first = Column<float>(scored, "Score");
@@ -90,12 +90,12 @@ public class SequenceTransformerTests
     public void Transform_VariableLengthRowAmongLongerRows_ScoresAsWhenAlone(RecurrentCellType cell, SequencePooling pooling, bool bidirectional)
     {
         var mlContext = new MLContext(seed: 1);
-        var options = SmallOptions(maxEpoch: 3);
+        var options = SmallOptions(maximumNumberOfEpochs: 3);
         options.SequenceLength = null;
         options.CellType = cell;
         options.Pooling = pooling;
         options.Bidirectional = bidirectional;
-        options.MaxEpoch = 2;
+        options.MaximumNumberOfEpochs = 2;
         var model = mlContext.Regression.Trainers.ClipTrainer(options).Fit(Load(mlContext, VariableRegression(120, seed: 1)));
         var shortRow = VariableRegression(1, seed: 7, minimumSteps: 2, maximumSteps: 2)[0];
         var longRows = VariableRegression(299, seed: 8, minimumSteps: 8, maximumSteps: 8);
@@ -120,7 +120,7 @@ public class SequenceTransformerTests
     public void Transform_EmptyInput_GivesNoRows()
     {
         var mlContext = new MLContext(seed: 1);
-        var model = mlContext.Regression.Trainers.ClipTrainer(SmallOptions(maxEpoch: 3)).Fit(Load(mlContext, Regression(20, seed: 1)));
+        var model = mlContext.Regression.Trainers.ClipTrainer(SmallOptions(maximumNumberOfEpochs: 3)).Fit(Load(mlContext, Regression(20, seed: 1)));
 
         var scored = model.Transform(mlContext.Data.LoadFromEnumerable(new List<RegressionRow>()));
 
@@ -132,7 +132,7 @@ public class SequenceTransformerTests
     {
         var mlContext = new MLContext(seed: 1);
         var rows = Regression(40, seed: 2);
-        var model = mlContext.Regression.Trainers.ClipTrainer(SmallOptions(maxEpoch: 3)).Fit(Load(mlContext, Regression(100, seed: 1)));
+        var model = mlContext.Regression.Trainers.ClipTrainer(SmallOptions(maximumNumberOfEpochs: 3)).Fit(Load(mlContext, Regression(100, seed: 1)));
         var expected = Column<float>(model.Transform(Load(mlContext, rows)), "Score");
         var tagged = rows.Select((r, i) => new TaggedRow { Id = $"row{i}", Weight = i, Features = r.Features }).ToList();
 
@@ -150,7 +150,7 @@ public class SequenceTransformerTests
         // Transform reads features ahead with a second cursor; on a shuffled view both cursors must see one order.
         var mlContext = new MLContext(seed: 1);
         var rows = Regression(600, seed: 2);
-        var model = mlContext.Regression.Trainers.ClipTrainer(SmallOptions(maxEpoch: 3)).Fit(Load(mlContext, Regression(100, seed: 1)));
+        var model = mlContext.Regression.Trainers.ClipTrainer(SmallOptions(maximumNumberOfEpochs: 3)).Fit(Load(mlContext, Regression(100, seed: 1)));
         var expected = Column<float>(model.Transform(Load(mlContext, rows)), "Score");
         var tagged = mlContext.Data.LoadFromEnumerable(rows.Select((r, i) => new TaggedRow { Id = $"{i}", Weight = i, Features = r.Features }).ToList());
 
@@ -182,7 +182,7 @@ public class SequenceTransformerTests
     {
         var mlContext = new MLContext(seed: 1);
         var rows = Regression(20, seed: 2);
-        var model = mlContext.Regression.Trainers.ClipTrainer(SmallOptions(maxEpoch: 3)).Fit(Load(mlContext, Regression(100, seed: 1)));
+        var model = mlContext.Regression.Trainers.ClipTrainer(SmallOptions(maximumNumberOfEpochs: 3)).Fit(Load(mlContext, Regression(100, seed: 1)));
         var expected = Column<float>(model.Transform(Load(mlContext, rows)), "Score");
         var withScore = rows.Select(r => new PreScoredRow { Features = r.Features, Score = -1000 }).ToList();
 
@@ -198,8 +198,8 @@ public class SequenceTransformerTests
     {
         // The target is the mean of feature 0 over time: permuting a feature-0 slot must hurt R² more than any other slot.
         var mlContext = new MLContext(seed: 1);
-        var options = SmallOptions(maxEpoch: 3);
-        options.MaxEpoch = 6;
+        var options = SmallOptions(maximumNumberOfEpochs: 3);
+        options.MaximumNumberOfEpochs = 6;
         var model = mlContext.Regression.Trainers.ClipTrainer(options).Fit(Load(mlContext, Regression(300, seed: 1)));
 
         var importance = mlContext.Regression.PermutationFeatureImportance(model, Load(mlContext, Regression(200, seed: 2)), permutationCount: 1);
@@ -215,7 +215,7 @@ public class SequenceTransformerTests
     public void GetOutputSchema_FeatureColumnMissing_ThrowsNamingTheColumn()
     {
         var mlContext = new MLContext(seed: 1);
-        var model = mlContext.Regression.Trainers.ClipTrainer(SmallOptions(maxEpoch: 3)).Fit(Load(mlContext, Regression(20, seed: 1)));
+        var model = mlContext.Regression.Trainers.ClipTrainer(SmallOptions(maximumNumberOfEpochs: 3)).Fit(Load(mlContext, Regression(20, seed: 1)));
         var other = mlContext.Data.LoadFromEnumerable(new[] { new NoFeaturesRow() });
 
         var fromSchema = Assert.Throws<ArgumentOutOfRangeException>(() => model.GetOutputSchema(other.Schema));
@@ -230,7 +230,7 @@ public class SequenceTransformerTests
     public void Transform_FeatureVectorOfAnotherSize_ThrowsNamingTheColumn()
     {
         var mlContext = new MLContext(seed: 1);
-        var model = mlContext.Regression.Trainers.ClipTrainer(SmallOptions(maxEpoch: 3)).Fit(Load(mlContext, Regression(20, seed: 1)));
+        var model = mlContext.Regression.Trainers.ClipTrainer(SmallOptions(maximumNumberOfEpochs: 3)).Fit(Load(mlContext, Regression(20, seed: 1)));
         var shorter = mlContext.Data.LoadFromEnumerable(new[] { new ShortRow { Features = new float[15] } });
 
         var exception = Assert.Throws<ArgumentOutOfRangeException>(() => model.Transform(shorter));
@@ -246,8 +246,8 @@ public class SequenceTransformerTests
     public void Properties_FittedTransformer_DescribeTaskColumnsAndModel(SequenceTask task, string[] outputColumns)
     {
         var mlContext = new MLContext(seed: 1);
-        var options = SmallOptions(maxEpoch: 3);
-        options.MaxEpoch = 1;
+        var options = SmallOptions(maximumNumberOfEpochs: 3);
+        options.MaximumNumberOfEpochs = 1;
         SequenceTransformer model = task switch
         {
             SequenceTask.MulticlassClassification => mlContext.MulticlassClassification.Trainers.ClipTrainer(options)

@@ -17,11 +17,11 @@ namespace ClipTrainer.Training;
 public static class SequenceTrainingLoop
 {
     /// <summary>
-    /// Trains <paramref name="model"/> in place on <paramref name="training"/>, validating on
-    /// <paramref name="validation"/> after every epoch when given, and returns the history.
+    /// Trains <paramref name="model"/> in place on <paramref name="training"/> for the task its labels serve, validating
+    /// on <paramref name="validation"/> after every epoch when given, and returns the history.
     /// </summary>
     /// <param name="model">The model to train; its weights are updated (and, under early stopping, set to the best epoch's).</param>
-    /// <param name="training">The training rows; at least one.</param>
+    /// <param name="training">The training rows; at least one. Its <see cref="SequenceDataset.LabelKind"/> is the task.</param>
     /// <param name="validation">Validation rows, or null.</param>
     /// <param name="settings">Optimizer, schedule, clipping, callbacks and the rest; validated here.</param>
     /// <param name="cancellation">Stops training before the next batch.</param>
@@ -44,15 +44,15 @@ public static class SequenceTrainingLoop
             throw new ArgumentException("The training data has no usable rows (every label was missing?).", nameof(training));
         if (validation is { Count: 0 })
             throw new ArgumentException("The validation data has no usable rows (every label was missing?).", nameof(validation));
-        CheckFits(model, training, settings.Task, nameof(training));
-        if (validation is not null) CheckFits(model, validation, settings.Task, nameof(validation));
+        CheckFits(model, training, training.LabelKind, nameof(training));
+        if (validation is not null) CheckFits(model, validation, training.LabelKind, nameof(validation));
         return RunValidated(model, training, validation, settings, cancellation);
     }
 
     /// <summary>The dataset overload without its checks, for callers that made them already (the ML.NET trainer).</summary>
     internal static TrainingHistory RunValidated(nn.Module<Tensor, Tensor?, Tensor> model, SequenceDataset training, SequenceDataset? validation,
         TrainingSettings settings, CancellationToken cancellation = default) =>
-        RunValidated(model, new SequenceBatcher(training, settings.BatchSize, settings.Shuffle, settings.Seed),
+        RunValidated(model, training.LabelKind, new SequenceBatcher(training, settings.BatchSize, settings.Shuffle, settings.Seed),
             validation is null ? null : new SequenceBatcher(validation, settings.BatchSize, shuffle: false, settings.Seed),
             settings, cancellation);
 
@@ -62,6 +62,7 @@ public static class SequenceTrainingLoop
     /// </summary>
     /// <param name="model">The model: features float32 <c>[batch, time, input]</c> and lengths int64 <c>[batch]</c> (or null)
     /// → outputs <c>[batch, k]</c>, k the number of classes for multiclass classification and 1 otherwise.</param>
+    /// <param name="task">The task, which picks the loss and the validation metric.</param>
     /// <param name="training">The training batches.</param>
     /// <param name="validation">The validation batches (read with epoch 0), or null.</param>
     /// <param name="settings">Optimizer, schedule, clipping, callbacks and the rest; validated here.</param>
@@ -77,19 +78,21 @@ public static class SequenceTrainingLoop
     /// Gradients were non-finite under <see cref="NonFiniteGradientPolicy.Error"/>, or the device is not available.
     /// </exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellation"/> was cancelled.</exception>
-    public static TrainingHistory Run(nn.Module<Tensor, Tensor?, Tensor> model, ISequenceBatchSource training, ISequenceBatchSource? validation,
-        TrainingSettings settings, CancellationToken cancellation = default)
+    public static TrainingHistory Run(nn.Module<Tensor, Tensor?, Tensor> model, SequenceTask task, ISequenceBatchSource training,
+        ISequenceBatchSource? validation, TrainingSettings settings, CancellationToken cancellation = default)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(training);
         ArgumentNullException.ThrowIfNull(settings);
+        if (!Enum.IsDefined(task))
+            throw new ArgumentOutOfRangeException(nameof(task), task, $"task must be a defined SequenceTask; got {task}.");
         settings.Validate();
-        return RunValidated(model, training, validation, settings, cancellation);
+        return RunValidated(model, task, training, validation, settings, cancellation);
     }
 
     /// <summary>Trains with settings that were validated already (options are checked once, where they enter).</summary>
-    private static TrainingHistory RunValidated(nn.Module<Tensor, Tensor?, Tensor> model, ISequenceBatchSource training, ISequenceBatchSource? validation,
-        TrainingSettings settings, CancellationToken cancellation)
+    private static TrainingHistory RunValidated(nn.Module<Tensor, Tensor?, Tensor> model, SequenceTask task, ISequenceBatchSource training,
+        ISequenceBatchSource? validation, TrainingSettings settings, CancellationToken cancellation)
     {
         if (settings.EarlyStoppingPatience is not null && validation is null)
             throw new ArgumentException("Early stopping needs validation data.", nameof(validation));
@@ -108,7 +111,7 @@ public static class SequenceTrainingLoop
             try
             {
                 if (settings.NumberOfThreads is int wanted) torch.set_num_threads(wanted);
-                return Train(model, training, validation, settings, cancellation);
+                return Train(model, task, training, validation, settings, cancellation);
             }
             finally
             {
@@ -124,11 +127,11 @@ public static class SequenceTrainingLoop
         int outputs = task == SequenceTask.MulticlassClassification ? data.NumberOfClasses : 1;
         if (data.LabelKind != task || data.InputSize != shape.InputSize || outputs != shape.OutputSize)
             throw new ArgumentException(
-                $"The {name} data ({data.LabelKind}, InputSize {data.InputSize}, {outputs} output(s)) does not fit the task {task} and the model " +
-                $"(InputSize {shape.InputSize}, OutputSize {shape.OutputSize}).", name);
+                $"The {name} data ({data.LabelKind}, InputSize {data.InputSize}, needing {outputs} output(s)) does not fit the model " +
+                $"(InputSize {shape.InputSize}, OutputSize {shape.OutputSize}){(data.LabelKind != task ? $" or the task {task}" : "")}.", name);
     }
 
-    private static TrainingHistory Train(nn.Module<Tensor, Tensor?, Tensor> model, ISequenceBatchSource training,
+    private static TrainingHistory Train(nn.Module<Tensor, Tensor?, Tensor> model, SequenceTask task, ISequenceBatchSource training,
         ISequenceBatchSource? validation, TrainingSettings settings, CancellationToken cancellation)
     {
         var device = DeviceResolver.Resolve(settings.Device);
@@ -140,7 +143,7 @@ public static class SequenceTrainingLoop
         using var log = new TrainingStepLog(settings.StepRecordBlockSize, device, settings.RecordGradientNorms, settings.Clipping.NormType,
             parameters.Select(p => p.name).ToArray());
         using var best = new BestWeights(model);
-        var state = new TrainingState(settings, model, parameters, optimizer, clipper, device, training.BatchesPerEpoch, log, best,
+        var state = new TrainingState(settings, task, model, parameters, optimizer, clipper, device, training.BatchesPerEpoch, log, best,
             ProgressCallbacks.Append(settings), cancellation);
 
         try
@@ -221,8 +224,8 @@ public static class SequenceTrainingLoop
         state.Optimizer.zero_grad();
         var output = state.Model.forward(batch.Features.to(state.Device), batch.Lengths);
         var labels = batch.Labels.to(state.Device);
-        if (state.GlobalStep == 1) CheckOutputs(settings.Task, output, labels);
-        var loss = TaskObjective.Loss(settings.Task, output, labels);
+        if (state.GlobalStep == 1) CheckOutputs(state.Task, output, labels);
+        var loss = TaskObjective.Loss(state.Task, output, labels);
         var objective = settings.L1Penalty > 0 ? loss + settings.L1Penalty * L1Norm(state.Parameters) : loss;
         objective.backward();
         Notify(state, c => c.OnAfterBackward(state, loss));
@@ -260,7 +263,7 @@ public static class SequenceTrainingLoop
     }
 
     internal static TrainingHistory HistoryOf(TrainingState state, int bestEpoch) =>
-        new(state.Epochs.ToArray(), bestEpoch, TaskObjective.MetricName(state.Settings.Task),
+        new(state.Epochs.ToArray(), bestEpoch, TaskObjective.MetricName(state.Task),
             stoppedEarly: state.Epochs.Count < state.Settings.MaximumNumberOfEpochs || state.StopRequested,
             state.Steps.ToArray(), state.Log.StageNames, state.Log.GroupNames, state.StopReason);
 
@@ -272,7 +275,7 @@ public static class SequenceTrainingLoop
     /// <summary>Mean loss and metric on <paramref name="data"/>, in evaluation mode without gradients.</summary>
     private static (double?, double?) Evaluate(TrainingState state, ISequenceBatchSource data)
     {
-        var task = state.Settings.Task;
+        var task = state.Task;
         state.Model.eval();
         using var noGrad = no_grad();
         double lossSum = 0;

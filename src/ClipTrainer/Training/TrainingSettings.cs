@@ -4,15 +4,15 @@ using ClipTrainer.Clipping;
 namespace ClipTrainer.Training;
 
 /// <summary>
-/// Everything <see cref="SequenceTrainingLoop"/> needs besides the model and the data: task, optimizer, schedule,
-/// regularization, clipping, early stopping, seed, device and progress callbacks.
+/// Everything <see cref="SequenceTrainingLoop"/> needs besides the model, the data and the task: optimizer, schedule,
+/// regularization, clipping, early stopping, seed, device, monitoring and callbacks.
 /// </summary>
-public sealed class TrainingSettings
+/// <remarks>
+/// The one definition of every training option: the ML.NET trainer's <see cref="SequenceTrainerOptions"/> derives from
+/// this class and adds only the columns, the sequence shape and the model, so an option is written once.
+/// </remarks>
+public class TrainingSettings
 {
-    /// <summary>Gets or sets the task, which picks the loss and the validation metric.</summary>
-    /// <value>Default: <see cref="SequenceTask.MulticlassClassification"/>.</value>
-    public SequenceTask Task { get; set; } = SequenceTask.MulticlassClassification;
-
     /// <summary>Gets or sets the optimizer.</summary>
     /// <value>Default: <see cref="OptimizerKind.Adam"/>.</value>
     public OptimizerKind Optimizer { get; set; } = TrainingDefaults.Optimizer;
@@ -112,7 +112,7 @@ public sealed class TrainingSettings
     /// before <see cref="EpochProgress"/> and <see cref="StepProgress"/>.
     /// </summary>
     /// <value>Default: empty.</value>
-    public IList<TrainingCallback> Callbacks { get; } = new List<TrainingCallback>();
+    public IList<TrainingCallback> Callbacks { get; private set; } = new List<TrainingCallback>();
 
     /// <summary>Gets or sets which per-group gradient norms every step record holds beside the global norm.</summary>
     /// <value>Default: <see cref="GradientNormDetail.None"/> (per-group norms cost a little every step).</value>
@@ -127,9 +127,10 @@ public sealed class TrainingSettings
 
     /// <summary>Checks every setting, clipping included, and throws on the first one out of range.</summary>
     /// <exception cref="ArgumentOutOfRangeException">A setting is out of its range; the parameter name is the setting's.</exception>
-    public void Validate()
+    /// <exception cref="ArgumentNullException"><see cref="Clipping"/> is null or <see cref="Callbacks"/> holds null.</exception>
+    /// <exception cref="ArgumentException">The clipping options' rule factory does not fit their mode.</exception>
+    public virtual void Validate()
     {
-        Require(Enum.IsDefined(Task), Task, nameof(Task), "a defined SequenceTask");
         Require(Enum.IsDefined(Optimizer), Optimizer, nameof(Optimizer), "a defined OptimizerKind");
         Require(LearningRate > 0 && double.IsFinite(LearningRate), LearningRate, nameof(LearningRate), "a finite number > 0");
         Require(Momentum >= 0 && Momentum < 1, Momentum, nameof(Momentum), "in [0, 1)");
@@ -152,7 +153,17 @@ public sealed class TrainingSettings
         Clipping.Validate();
     }
 
-    private static void Require(bool valid, object? value, string name, string expected)
+    /// <summary>Returns a copy whose clipping options and callback list are copies too (the callbacks themselves are shared).</summary>
+    /// <returns>A copy of the same type.</returns>
+    protected TrainingSettings CloneSettings()
+    {
+        var copy = (TrainingSettings)MemberwiseClone();
+        copy.Clipping = Clipping?.Clone()!;
+        copy.Callbacks = new List<TrainingCallback>(Callbacks);
+        return copy;
+    }
+
+    private protected static void Require(bool valid, object? value, string name, string expected)
     {
         if (!valid)
             throw new ArgumentOutOfRangeException(name, value,

@@ -20,13 +20,14 @@ public sealed class TrainingState
 {
     private readonly List<EpochRecord> _epochs = [];
 
-    internal TrainingState(TrainingSettings settings, nn.Module<Tensor, Tensor?, Tensor> model,
+    internal TrainingState(TrainingSettings settings, Data.SequenceTask task, nn.Module<Tensor, Tensor?, Tensor> model,
         IReadOnlyList<(string Name, Parameter Parameter)> parameters, optim.Optimizer optimizer, GradientClipper clipper,
         Device device, int? stepsPerEpoch, TrainingStepLog log, BestWeights best, IReadOnlyList<TrainingCallback> callbacks,
         CancellationToken cancellation)
     {
         Callbacks = callbacks;
         Settings = settings;
+        Task = task;
         Model = model;
         Parameters = parameters;
         Optimizer = optimizer;
@@ -41,6 +42,9 @@ public sealed class TrainingState
 
     /// <summary>Gets the settings of the run (do not change them while it trains).</summary>
     public TrainingSettings Settings { get; }
+
+    /// <summary>Gets the task, which picks the loss and the validation metric.</summary>
+    public Data.SequenceTask Task { get; }
 
     /// <summary>Gets the model being trained, on <see cref="Device"/>.</summary>
     public nn.Module<Tensor, Tensor?, Tensor> Model { get; }

@@ -39,9 +39,9 @@ public abstract class ArchiveTestBase : IDisposable
     protected string SaveSmallRegression(string name, int hiddenSize = 8)
     {
         var mlContext = new MLContext(seed: 1);
-        var options = SmallOptions(maxEpoch: 3);
+        var options = SmallOptions(maximumNumberOfEpochs: 3);
         options.HiddenSize = hiddenSize;
-        options.MaxEpoch = 1;
+        options.MaximumNumberOfEpochs = 1;
         var data = Load(mlContext, Regression(20, seed: 1));
         var model = mlContext.Regression.Trainers.ClipTrainer(options).Fit(data);
         string path = PathOf(name);

@@ -119,8 +119,8 @@ public sealed class SequencePipelineArchiveLoadTests : ArchiveTestBase
     {
         string path = PathOf("mlnet-stage.zip");
         var mlContext = new MLContext(seed: 1);
-        var options = SmallOptions(maxEpoch: 3);
-        options.MaxEpoch = 1;
+        var options = SmallOptions(maximumNumberOfEpochs: 3);
+        options.MaximumNumberOfEpochs = 1;
         SequencePipelineArchive.Save(mlContext, FitMulticlassPipeline(mlContext, options), Load(mlContext, Multiclass(1, seed: 1)).Schema, path);
         var garbage = new byte[256];
         new Random(3).NextBytes(garbage);
@@ -205,7 +205,7 @@ public sealed class SequencePipelineArchiveLoadTests : ArchiveTestBase
     {
         var mlContext = new MLContext(seed: 1);
         var data = Load(mlContext, Regression(40, seed: 1));
-        var model = mlContext.Regression.Trainers.ClipTrainer(SmallOptions(maxEpoch: 1)).Fit(data);
+        var model = mlContext.Regression.Trainers.ClipTrainer(SmallOptions(maximumNumberOfEpochs: 1)).Fit(data);
         string path = PathOf(name);
         SequencePipelineArchive.Save(mlContext, model, data.Schema, path);
         return (path, Column<float>(model.Transform(Load(mlContext, Regression(30, seed: 2))), "Score"));

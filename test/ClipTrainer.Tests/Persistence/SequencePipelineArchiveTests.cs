@@ -21,7 +21,7 @@ public sealed class SequencePipelineArchiveTests : ArchiveTestBase
     public void SaveThenLoad_MulticlassPipelineInFreshContext_GivesBitIdenticalPredictions()
     {
         var mlContext = new MLContext(seed: 1);
-        var model = FitMulticlassPipeline(mlContext, SmallOptions(maxEpoch: 3));
+        var model = FitMulticlassPipeline(mlContext, SmallOptions(maximumNumberOfEpochs: 3));
         var test = Multiclass(300, seed: 2);
         var trainSchema = Load(mlContext, Multiclass(1, seed: 1)).Schema;
         string path = PathOf("multiclass.zip");
@@ -53,7 +53,7 @@ public sealed class SequencePipelineArchiveTests : ArchiveTestBase
     public void SaveThenLoad_BinaryTransformerAlone_GivesBitIdenticalPredictionsAndKeepsHistory()
     {
         var mlContext = new MLContext(seed: 1);
-        var options = SmallOptions(maxEpoch: 3);
+        var options = SmallOptions(maximumNumberOfEpochs: 3);
         options.ScoreColumnName = "Margin";
         var model = mlContext.BinaryClassification.Trainers.ClipTrainer(options).Fit(Load(mlContext, Binary(200, seed: 1)));
         var test = Load(mlContext, Binary(100, seed: 2));
@@ -83,7 +83,7 @@ public sealed class SequencePipelineArchiveTests : ArchiveTestBase
     public void SaveThenLoad_VariableLengthRegression_GivesBitIdenticalPredictions()
     {
         var mlContext = new MLContext(seed: 1);
-        var options = SmallOptions(maxEpoch: 3);
+        var options = SmallOptions(maximumNumberOfEpochs: 3);
         options.SequenceLength = null;
         options.CellType = ClipTrainer.Modeling.RecurrentCellType.Gru;
         options.Bidirectional = true;
@@ -111,7 +111,7 @@ public sealed class SequencePipelineArchiveTests : ArchiveTestBase
             .Select(r => new NumericClassRow { Features = r.Features, Label = 0.5f + Array.IndexOf(ClassNames, r.Label) }).ToList();
         var data = mlContext.Data.LoadFromEnumerable(rows);
         var model = mlContext.Transforms.Conversion.MapValueToKey("Label")
-            .Append(mlContext.MulticlassClassification.Trainers.ClipTrainer(SmallOptions(maxEpoch: 3)))
+            .Append(mlContext.MulticlassClassification.Trainers.ClipTrainer(SmallOptions(maximumNumberOfEpochs: 3)))
             .Append(mlContext.Transforms.Conversion.MapKeyToValue("PredictedLabel"))
             .Fit(data);
         string path = PathOf("numeric.zip");
@@ -130,7 +130,7 @@ public sealed class SequencePipelineArchiveTests : ArchiveTestBase
     public void Save_ExistingFile_IsReplacedWithoutTemporaryLeftOver()
     {
         var mlContext = new MLContext(seed: 1);
-        var model = mlContext.Regression.Trainers.ClipTrainer(SmallOptions(maxEpoch: 3)).Fit(Load(mlContext, Regression(40, seed: 1)));
+        var model = mlContext.Regression.Trainers.ClipTrainer(SmallOptions(maximumNumberOfEpochs: 3)).Fit(Load(mlContext, Regression(40, seed: 1)));
         string path = PathOf("replace.zip");
         File.WriteAllText(path, "old content");
 
@@ -145,8 +145,8 @@ public sealed class SequencePipelineArchiveTests : ArchiveTestBase
     {
         var mlContext = new MLContext(seed: 1);
         var data = Load(mlContext, Multiclass(60, seed: 1));
-        var options = SmallOptions(maxEpoch: 3);
-        options.MaxEpoch = 1;
+        var options = SmallOptions(maximumNumberOfEpochs: 3);
+        options.MaximumNumberOfEpochs = 1;
         var model = FitMulticlassPipeline(mlContext, options);
 
         var fromChain = Assert.Throws<NotSupportedException>(() => mlContext.Model.Save(model, data.Schema, PathOf("chain.zip")));
@@ -166,7 +166,7 @@ public sealed class SequencePipelineArchiveTests : ArchiveTestBase
         var training = Regression(40, seed: 1);
         var validation = Regression(20, seed: 2);
         validation.ForEach(r => r.Label = 1.5f);
-        var options = SmallOptions(maxEpoch: 2);
+        var options = SmallOptions(maximumNumberOfEpochs: 2);
         options.ValidationSet = Load(mlContext, validation);
         var model = mlContext.Regression.Trainers.ClipTrainer(options).Fit(Load(mlContext, training));
         var test = Regression(20, seed: 3);
@@ -190,7 +190,7 @@ public sealed class SequencePipelineArchiveTests : ArchiveTestBase
         // The sequence stage is written first, then ML.NET fails on a custom mapping without a contract name.
         var mlContext = new MLContext(seed: 1);
         var data = Load(mlContext, Regression(40, seed: 1));
-        var sequence = mlContext.Regression.Trainers.ClipTrainer(SmallOptions(maxEpoch: 1)).Fit(data);
+        var sequence = mlContext.Regression.Trainers.ClipTrainer(SmallOptions(maximumNumberOfEpochs: 1)).Fit(data);
         var doubled = mlContext.Transforms.CustomMapping<ScoreInput, DoubledScore>((input, output) => output.Doubled = 2 * input.Score, contractName: null)
             .Fit(sequence.Transform(data));
         var model = new TransformerChain<ITransformer>(sequence, doubled);
@@ -210,7 +210,7 @@ public sealed class SequencePipelineArchiveTests : ArchiveTestBase
     {
         var mlContext = new MLContext(seed: 1);
         var data = Load(mlContext, Regression(20, seed: 1));
-        var model = mlContext.Regression.Trainers.ClipTrainer(SmallOptions(maxEpoch: 1)).Fit(data);
+        var model = mlContext.Regression.Trainers.ClipTrainer(SmallOptions(maximumNumberOfEpochs: 1)).Fit(data);
         string path = Path.Combine(PathOf("missing"), "model.zip");
 
         Assert.Throws<DirectoryNotFoundException>(() => SequencePipelineArchive.Save(mlContext, model, data.Schema, path));

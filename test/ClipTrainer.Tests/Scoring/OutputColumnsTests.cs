@@ -50,7 +50,7 @@ public sealed class OutputColumnsTests
     public void BinaryClipTrainer_DistinctCustomNames_ProbabilityIsSigmoidOfScoreAndPredictionItsSign()
     {
         var mlContext = new MLContext(seed: 1);
-        var options = SmallOptions(maxEpoch: 2);
+        var options = SmallOptions(maximumNumberOfEpochs: 2);
         options.ScoreColumnName = "Logit";
         options.PredictionColumnName = "IsPositive";
         var test = Binary(100, seed: 2);

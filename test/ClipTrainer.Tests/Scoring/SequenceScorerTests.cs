@@ -50,7 +50,7 @@ public sealed class SequenceScorerTests
 
     private static SequenceTransformer FitVariableLengthRegression(MLContext mlContext)
     {
-        var options = SmallOptions(maxEpoch: 1);
+        var options = SmallOptions(maximumNumberOfEpochs: 1);
         options.SequenceLength = null;
         return mlContext.Regression.Trainers.ClipTrainer(options).Fit(Load(mlContext, VariableRegression(40, seed: 1)));
     }

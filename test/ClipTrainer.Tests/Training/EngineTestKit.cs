@@ -69,7 +69,6 @@ internal static class EngineTestKit
 
     public static ClipTrainer.Training.TrainingSettings RegressionSettings(ClippingMode mode = ClippingMode.GlobalNorm, double threshold = 1.0) => new()
     {
-        Task = SequenceTask.Regression,
         MaximumNumberOfEpochs = 2,
         LearningRate = 0.05,
         Schedule = ClipTrainer.Training.LearningRateSchedule.Constant,

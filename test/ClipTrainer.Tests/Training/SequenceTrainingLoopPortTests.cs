@@ -28,7 +28,7 @@ public class SequenceTrainingLoopPortTests
         settings.LearningRate = 0.1;
         settings.MaximumNumberOfEpochs = 1;
 
-        var history = SequenceTrainingLoop.Run(model, source, null, settings);
+        var history = SequenceTrainingLoop.Run(model, SequenceTask.Regression, source, null, settings);
 
         double[] gradient = [10.65, -5.65, 2.95];
         double norm = Math.Sqrt(gradient.Sum(g => g * g));
@@ -55,7 +55,7 @@ public class SequenceTrainingLoopPortTests
         settings.StepRecordBlockSize = 4; // smaller than an epoch: blocks and epoch ends both flush
         using var model = new LastStepLinear(3, 1);
 
-        var history = SequenceTrainingLoop.Run(model, RandomRegression(3, batchCount: 7, batchSize: 5, time: 2, seed: 6), null, settings);
+        var history = SequenceTrainingLoop.Run(model, SequenceTask.Regression, RandomRegression(3, batchCount: 7, batchSize: 5, time: 2, seed: 6), null, settings);
 
         Assert.Equal(21, history.Steps.Count);
         Assert.Equal(Enumerable.Range(1, 21).Select(i => (long)i), history.Steps.Select(s => s.Step));
@@ -78,7 +78,7 @@ public class SequenceTrainingLoopPortTests
         settings.RecordGradientNorms = GradientNormDetail.Parameter;
         using var model = new LastStepLinear(3, 1);
 
-        var history = SequenceTrainingLoop.Run(model, RandomRegression(3, batchCount: 5, batchSize: 5, time: 2, seed: 7), null, settings);
+        var history = SequenceTrainingLoop.Run(model, SequenceTask.Regression, RandomRegression(3, batchCount: 5, batchSize: 5, time: 2, seed: 7), null, settings);
 
         foreach (var s in history.Steps)
         {
@@ -95,7 +95,7 @@ public class SequenceTrainingLoopPortTests
         settings.MaximumNumberOfEpochs = 2;
         using var model = new LastStepLinear(3, 1);
 
-        var history = SequenceTrainingLoop.Run(model, RandomRegression(3, batchCount: 11, batchSize: 4, time: 2, seed: 8), null, settings);
+        var history = SequenceTrainingLoop.Run(model, SequenceTask.Regression, RandomRegression(3, batchCount: 11, batchSize: 4, time: 2, seed: 8), null, settings);
 
         foreach (var epoch in history.Epochs)
         {
@@ -125,7 +125,7 @@ public class SequenceTrainingLoopPortTests
             InputSize = 3, HiddenSize = 4, NumberOfLayers = 2, OutputSize = 1,
         }, seed: 1);
 
-        var history = SequenceTrainingLoop.Run(model, RandomRegression(3, batchCount: 3, batchSize: 4, time: 5, seed: 9), null, settings);
+        var history = SequenceTrainingLoop.Run(model, SequenceTask.Regression, RandomRegression(3, batchCount: 3, batchSize: 4, time: 5, seed: 9), null, settings);
 
         Assert.Equal(["recurrent[l0]", "recurrent[l1]", "head"], history.NormGroupNames);
         Assert.Empty(history.StageNames);
@@ -140,7 +140,7 @@ public class SequenceTrainingLoopPortTests
         using var model = new LastStepLinear(2, 1);
 
         var exception = Assert.Throws<ArgumentException>(() =>
-            SequenceTrainingLoop.Run(model, RandomRegression(2, 2, 4, 2, seed: 1, knownLength: false), null, settings));
+            SequenceTrainingLoop.Run(model, SequenceTask.Regression, RandomRegression(2, 2, 4, 2, seed: 1, knownLength: false), null, settings));
 
         Assert.Equal("training", exception.ParamName);
         Assert.Contains("Schedule = Constant", exception.Message);
@@ -151,7 +151,7 @@ public class SequenceTrainingLoopPortTests
     {
         using var model = new LastStepLinear(2, 1);
 
-        var history = SequenceTrainingLoop.Run(model, RandomRegression(2, 3, 4, 2, seed: 1, knownLength: false), null, RegressionSettings());
+        var history = SequenceTrainingLoop.Run(model, SequenceTask.Regression, RandomRegression(2, 3, 4, 2, seed: 1, knownLength: false), null, RegressionSettings());
 
         Assert.Equal(6, history.Steps.Count);
     }
@@ -162,7 +162,7 @@ public class SequenceTrainingLoopPortTests
         using var model = new LastStepLinear(2, 3);
 
         var exception = Assert.Throws<ArgumentException>(() =>
-            SequenceTrainingLoop.Run(model, RandomRegression(2, 2, 4, 2, seed: 1), null, RegressionSettings()));
+            SequenceTrainingLoop.Run(model, SequenceTask.Regression, RandomRegression(2, 2, 4, 2, seed: 1), null, RegressionSettings()));
 
         Assert.Equal("model", exception.ParamName);
         Assert.Contains("[4, 3]", exception.Message);
@@ -174,10 +174,9 @@ public class SequenceTrainingLoopPortTests
     {
         using var model = new LastStepLinear(2, 3);
         var settings = RegressionSettings();
-        settings.Task = SequenceTask.MulticlassClassification;
 
         var exception = Assert.Throws<ArgumentException>(() =>
-            SequenceTrainingLoop.Run(model, new ClassBatches(labels: [0, 4, 1]), null, settings));
+            SequenceTrainingLoop.Run(model, SequenceTask.MulticlassClassification, new ClassBatches(labels: [0, 4, 1]), null, settings));
 
         Assert.Contains("class indices in [0, 4], but the model has 3 outputs", exception.Message);
     }
@@ -188,7 +187,7 @@ public class SequenceTrainingLoopPortTests
         using var model = new LastStepLinear(2, 1);
 
         var exception = Assert.Throws<ArgumentException>(() =>
-            SequenceTrainingLoop.Run(model, new FixedBatches(2, []), null, RegressionSettings()));
+            SequenceTrainingLoop.Run(model, SequenceTask.Regression, new FixedBatches(2, []), null, RegressionSettings()));
 
         Assert.Contains("no batch in epoch 1", exception.Message);
     }

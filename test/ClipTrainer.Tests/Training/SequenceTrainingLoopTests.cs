@@ -30,7 +30,6 @@ public class SequenceTrainingLoopTests
 
     private static TrainingSettings Settings(ClippingMode mode = ClippingMode.GlobalNorm, double threshold = 1.0) => new()
     {
-        Task = SequenceTask.Regression,
         MaximumNumberOfEpochs = 3,
         BatchSize = 10,
         LearningRate = 0.02,
@@ -91,7 +90,7 @@ public class SequenceTrainingLoopTests
         var exception = Assert.Throws<ArgumentException>(() => SequenceTrainingLoop.Run(model, multiclass, null, Settings()));
 
         Assert.Equal("training", exception.ParamName);
-        Assert.Contains("(MulticlassClassification, InputSize 3, 1 output(s)) does not fit the task Regression", exception.Message);
+        Assert.Contains("(MulticlassClassification, InputSize 3, needing 3 output(s)) does not fit the model (InputSize 3, OutputSize 1)", exception.Message);
     }
 
     [Fact]

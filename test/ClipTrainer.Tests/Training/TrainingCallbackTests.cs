@@ -19,7 +19,7 @@ public class TrainingCallbackTests
         settings.Callbacks.Add(recorder);
         using var model = new LastStepLinear(2, 1);
 
-        SequenceTrainingLoop.Run(model, RandomRegression(2, batchCount: 2, batchSize: 4, time: 3, seed: 1), null, settings);
+        SequenceTrainingLoop.Run(model, SequenceTask.Regression, RandomRegression(2, batchCount: 2, batchSize: 4, time: 3, seed: 1), null, settings);
 
         string[] Step(int epoch, int step) => [$"BatchStart {epoch}.{step}", $"AfterBackward {epoch}.{step}", $"AfterClip {epoch}.{step}", $"AfterOptimizerStep {epoch}.{step}"];
         string[] Epoch(int epoch) => [$"EpochStart {epoch}", .. Step(epoch, 1), .. Step(epoch, 2), $"StepRecords {epoch}: 2", $"EpochEnd {epoch}"];
@@ -34,7 +34,7 @@ public class TrainingCallbackTests
         settings.Callbacks.Add(probe);
         using var model = new LastStepLinear(2, 1);
 
-        var history = SequenceTrainingLoop.Run(model, RandomRegression(2, batchCount: 3, batchSize: 4, time: 2, seed: 2), null, settings);
+        var history = SequenceTrainingLoop.Run(model, SequenceTask.Regression, RandomRegression(2, batchCount: 3, batchSize: 4, time: 2, seed: 2), null, settings);
 
         Assert.Equal(6, probe.NormsAfterBackward.Count);
         for (int i = 0; i < 6; i++)
@@ -59,7 +59,7 @@ public class TrainingCallbackTests
         settings.Callbacks.Add(recorder);
         using var model = new LastStepLinear(2, 1);
 
-        var history = SequenceTrainingLoop.Run(model, RandomRegression(2, batchCount: 5, batchSize: 4, time: 2, seed: 3), null, settings);
+        var history = SequenceTrainingLoop.Run(model, SequenceTask.Regression, RandomRegression(2, batchCount: 5, batchSize: 4, time: 2, seed: 3), null, settings);
 
         Assert.Equal(1, Assert.Single(history.Epochs).Epoch);
         Assert.Equal(3, history.Epochs[0].Steps);
@@ -80,7 +80,7 @@ public class TrainingCallbackTests
         using var model = new LastStepLinear(2, 1);
 
         var thrown = Assert.Throws<InvalidOperationException>(() =>
-            SequenceTrainingLoop.Run(model, RandomRegression(2, batchCount: 4, batchSize: 4, time: 2, seed: 4), null, settings));
+            SequenceTrainingLoop.Run(model, SequenceTask.Regression, RandomRegression(2, batchCount: 4, batchSize: 4, time: 2, seed: 4), null, settings));
 
         Assert.Same(thrown, failing.Seen);
         Assert.Same(thrown, recorder.Exception);
@@ -99,7 +99,7 @@ public class TrainingCallbackTests
         using var model = new LastStepLinear(2, 1);
 
         Assert.ThrowsAny<OperationCanceledException>(() =>
-            SequenceTrainingLoop.Run(model, RandomRegression(2, batchCount: 5, batchSize: 4, time: 2, seed: 5), null, settings, cancellation.Token));
+            SequenceTrainingLoop.Run(model, SequenceTask.Regression, RandomRegression(2, batchCount: 5, batchSize: 4, time: 2, seed: 5), null, settings, cancellation.Token));
 
         Assert.IsAssignableFrom<OperationCanceledException>(recorder.Exception);
         Assert.Equal(2, recorder.Calls.Count(c => c.StartsWith("AfterOptimizerStep", StringComparison.Ordinal))); // step 2 finished, step 3 never began
@@ -109,7 +109,7 @@ public class TrainingCallbackTests
     public void Fit_CallbacksOnTheTrainerOptions_ReachTheLoopOncePerFit()
     {
         var recorder = new Recorder();
-        var options = SequenceTestData.SmallOptions(maxEpoch: 2);
+        var options = SequenceTestData.SmallOptions(maximumNumberOfEpochs: 2);
         options.BatchSize = 10;
         options.Callbacks.Add(recorder);
         var mlContext = new Microsoft.ML.MLContext(seed: 1);

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using ClipTrainer.Clipping;
+using ClipTrainer.Data;
 using ClipTrainer.Training;
 using Xunit;
 using static ClipTrainer.Tests.Training.EngineTestKit;
@@ -26,7 +27,7 @@ public sealed class TrainingHistoryTests : IDisposable
         settings.StepRecordBlockSize = 3;
         if (callback is not null) settings.Callbacks.Add(callback);
         using var model = new LastStepLinear(2, 1);
-        return SequenceTrainingLoop.Run(model, RandomRegression(2, batchCount: 4, batchSize: 4, time: 2, seed: 11), null, settings);
+        return SequenceTrainingLoop.Run(model, SequenceTask.Regression, RandomRegression(2, batchCount: 4, batchSize: 4, time: 2, seed: 11), null, settings);
     }
 
     [Fact]
@@ -101,7 +102,7 @@ public sealed class TrainingHistoryTests : IDisposable
         using var model = new LastStepLinear(2, 1);
 
         Assert.Throws<InvalidOperationException>(() =>
-            SequenceTrainingLoop.Run(model, RandomRegression(2, batchCount: 4, batchSize: 4, time: 2, seed: 12), null, settings));
+            SequenceTrainingLoop.Run(model, SequenceTask.Regression, RandomRegression(2, batchCount: 4, batchSize: 4, time: 2, seed: 12), null, settings));
 
         Assert.Equal(1 + 5, File.ReadAllLines(Path.Combine(_directory, "history.csv")).Length); // steps 1–5: the pending one is flushed before OnException
         using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(_directory, "history.json")));
