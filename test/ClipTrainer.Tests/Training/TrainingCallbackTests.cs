@@ -123,6 +123,39 @@ public class TrainingCallbackTests
         Assert.Equal(2 * 2 * 3, recorder.Calls.Count(c => c.StartsWith("AfterClip", StringComparison.Ordinal)));
     }
 
+    [Fact]
+    public void Fit_CustomRuleInTheTrainerOptions_IsMadeOncePerFitAndAppliedEveryStep()
+    {
+        var rules = new List<HalvingRule>();
+        var options = SequenceTestData.SmallOptions(maximumNumberOfEpochs: 1);
+        options.BatchSize = 10;
+        options.Clipping = new GradientClippingOptions { Mode = ClippingMode.Custom, RuleFactory = () => { var rule = new HalvingRule(); rules.Add(rule); return rule; } };
+        var mlContext = new Microsoft.ML.MLContext(seed: 1);
+        var data = mlContext.Data.LoadFromEnumerable(SequenceTestData.Regression(30, seed: 1));
+
+        using var model = mlContext.Regression.Trainers.ClipTrainer(options).Fit(data);
+
+        Assert.Equal(3, Assert.Single(rules).Calls);
+        Assert.Equal(["Halving"], model.History.StageNames);
+        Assert.All(model.History.Steps, s => Assert.Equal(s.PreClipNorm / 2, s.PostClipNorm, 1e-9 * s.PreClipNorm));
+    }
+
+    /// <summary>Halves every gradient, and says so through the context so the post-clip norm needs no new pass.</summary>
+    private sealed class HalvingRule : IGradientClippingRule
+    {
+        public int Calls { get; private set; }
+        public string Name => "Halving";
+
+        public IReadOnlyList<GradientClipStage> Apply(GradientClipContext context)
+        {
+            Calls++;
+            var half = tensor(0.5, ScalarType.Float64);
+            foreach (var gradient in context.Gradients) gradient.mul_(half);
+            context.MarkScaled(half);
+            return [new GradientClipStage(Name, ["(all)"], zeros(1, ScalarType.Float64), half.reshape(1), tensor(true))];
+        }
+    }
+
     private sealed class Recorder : TrainingCallback
     {
         public List<string> Calls { get; } = [];
