@@ -6,7 +6,7 @@ namespace ClipTrainer.Scoring;
 
 /// <summary>
 /// The columns a fitted sequence model adds, as ML.NET's own trainers emit them (the parity test compares them with
-/// SdcaMaximumEntropy, SdcaLogisticRegression and Sdca column by column and annotation by annotation): multiclass
+/// SdcaMaximumEntropy, SdcaLogisticRegression, LbfgsLogisticRegression and Sdca column by column and annotation by annotation): multiclass
 /// key-typed <c>PredictedLabel</c> carrying the label's key values, then <c>Score</c> (softmax probabilities,
 /// known-size float vector, with the training label values); binary Boolean <c>PredictedLabel</c>, <c>Score</c>
 /// (logit) and <c>Probability</c>; regression <c>Score</c>. Every added column carries <c>ScoreColumnSetId</c>.
@@ -57,10 +57,7 @@ internal sealed class OutputColumns
 
     private string ScoreKind => Task.ToString();
 
-    /// <summary>The input schema with the added columns placed as ML.NET places them (see <see cref="ScoredLayout"/>).</summary>
-    public DataViewSchema Append(DataViewSchema input) => Append(Layout(input));
-
-    /// <summary>The scored schema of a layout made by <see cref="Layout"/>.</summary>
+    /// <summary>The scored schema of a layout made by <see cref="Layout"/>: the input's columns and the added ones, placed as ML.NET places them.</summary>
     public DataViewSchema Append(ScoredLayout layout)
     {
         var added = Describe(ScoreColumnSets.Next(layout.Input)).ToList();
