@@ -46,7 +46,11 @@ public sealed class SequenceTrainer : IEstimator<SequenceTransformer>
     /// <summary>Gets the task this estimator trains for.</summary>
     public SequenceTask Task => _task;
 
-    /// <summary>Returns the schema shape after <see cref="Fit"/>: the input plus the output columns of the task.</summary>
+    /// <summary>
+    /// Returns the schema shape after <see cref="Fit"/>: the input plus the output columns of the task, listed and
+    /// annotated as ML.NET's own trainers list theirs (score columns first, then the predicted label; an output column
+    /// whose name the input has replaces that column in place).
+    /// </summary>
     /// <param name="inputSchema">The shape of the training data.</param>
     /// <returns>The shape of the data the fitted transformer produces.</returns>
     /// <exception cref="ArgumentOutOfRangeException">The feature or label column is missing or of the wrong type.</exception>
