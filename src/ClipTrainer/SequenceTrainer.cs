@@ -16,9 +16,10 @@ namespace ClipTrainer;
 /// <para><b>Input and output columns.</b> The feature column is a vector of <see cref="float"/> holding one sequence,
 /// time-major: a known-size vector of <c>SequenceLength × InputSize</c>, or a variable-size vector whose length is a
 /// multiple of <c>InputSize</c>. The label is a key (multiclass; use <c>MapValueToKey</c>), a Boolean (binary) or a
-/// Single (regression); rows with a missing label are skipped. Output: multiclass <c>Score</c> (vector of Single,
-/// softmax probabilities) and <c>PredictedLabel</c> (key, with the label's key values); binary <c>Score</c>,
-/// <c>Probability</c> and <c>PredictedLabel</c> (Boolean); regression <c>Score</c>.</para>
+/// Single (regression); rows with a missing label are skipped. Output, in the order and with the annotations of ML.NET's
+/// own trainers (ScoreColumnSetId, ScoreColumnKind, ScoreValueKind and the label's values): multiclass
+/// <c>PredictedLabel</c> (key, with the label's key values) and <c>Score</c> (vector of Single, softmax probabilities);
+/// binary <c>PredictedLabel</c> (Boolean), <c>Score</c> and <c>Probability</c>; regression <c>Score</c>.</para>
 /// <para><b>Trainer characteristics.</b> Machine learning task: multiclass, binary classification or regression.
 /// Normalization: not required, but recommended for features of very different scales. Caching: the training data is
 /// read once into memory. Needs TorchSharp's native libtorch (CPU build), which the package's build step makes
@@ -45,7 +46,11 @@ public sealed class SequenceTrainer : IEstimator<SequenceTransformer>
     /// <summary>Gets the task this estimator trains for.</summary>
     public SequenceTask Task => _task;
 
-    /// <summary>Returns the schema shape after <see cref="Fit"/>: the input plus the output columns of the task.</summary>
+    /// <summary>
+    /// Returns the schema shape after <see cref="Fit"/>: the input plus the output columns of the task, listed and
+    /// annotated as ML.NET's own trainers list theirs (score columns first, then the predicted label; an output column
+    /// whose name the input has replaces that column in place).
+    /// </summary>
     /// <param name="inputSchema">The shape of the training data.</param>
     /// <returns>The shape of the data the fitted transformer produces.</returns>
     /// <exception cref="ArgumentOutOfRangeException">The feature or label column is missing or of the wrong type.</exception>
@@ -62,7 +67,7 @@ public sealed class SequenceTrainer : IEstimator<SequenceTransformer>
             keyValues = LabelKeyValues.Placeholder(values.ItemType);
         }
         var outputs = new OutputColumns(_task, _options.ScoreColumnName, _options.PredictionColumnName, classCount: 1, keyValues);
-        return SchemaShapeWorkaround.Append(inputSchema, outputs.Schema());
+        return SchemaShapeWorkaround.Append(inputSchema, outputs.ShapeSchema());
     }
 
     /// <summary>Checks the validation set's columns; its errors name the ValidationSet option.</summary>

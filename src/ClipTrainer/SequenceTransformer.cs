@@ -50,7 +50,7 @@ public sealed class SequenceTransformer : ISingleFeaturePredictionTransformer<Se
     /// <summary>Gets the device the model scores on.</summary>
     public ComputeDevice Device { get; }
 
-    /// <summary>Gets the names of the columns this transformer adds, in order.</summary>
+    /// <summary>Gets the names of the columns this transformer adds, in order (multiclass: PredictedLabel, Score; binary: PredictedLabel, Score, Probability; regression: Score).</summary>
     public IReadOnlyList<string> OutputColumnNames => Outputs.Names;
 
     internal OutputColumns Outputs { get; }
@@ -58,15 +58,20 @@ public sealed class SequenceTransformer : ISingleFeaturePredictionTransformer<Se
     /// <summary>Always true: the model scores each row on its own.</summary>
     public bool IsRowToRowMapper => true;
 
-    /// <summary>Returns <paramref name="inputSchema"/> with the output columns appended.</summary>
+    /// <summary>
+    /// Returns <paramref name="inputSchema"/> with the output columns added where ML.NET's scorers add theirs: an output
+    /// column that hides an input column of the same name right after it, the others at the end.
+    /// </summary>
     /// <param name="inputSchema">The schema of the data to score; it must hold the feature column.</param>
-    /// <returns>The input columns followed by the output columns.</returns>
+    /// <returns>The input columns and the output columns.</returns>
     /// <exception cref="ArgumentOutOfRangeException">The feature column is missing or of the wrong type or size.</exception>
-    public DataViewSchema GetOutputSchema(DataViewSchema inputSchema)
+    public DataViewSchema GetOutputSchema(DataViewSchema inputSchema) => Outputs.Append(Layout(inputSchema));
+
+    private ScoredLayout Layout(DataViewSchema inputSchema)
     {
         ArgumentNullException.ThrowIfNull(inputSchema);
         SequenceSchemaChecks.CheckFeatureColumn(inputSchema, FeatureColumnName, Model.Options.InputSize, Model.SequenceLength);
-        return Outputs.Append(inputSchema);
+        return Outputs.Layout(inputSchema);
     }
 
     /// <summary>Scores <paramref name="input"/> lazily: rows are scored in blocks as a cursor reaches them.</summary>
@@ -76,7 +81,7 @@ public sealed class SequenceTransformer : ISingleFeaturePredictionTransformer<Se
     public IDataView Transform(IDataView input)
     {
         ArgumentNullException.ThrowIfNull(input);
-        return new ScoredDataView(input, GetOutputSchema(input.Schema), _scorer, Outputs, FeatureColumnName);
+        return new ScoredDataView(input, Layout(input.Schema), _scorer, Outputs, FeatureColumnName);
     }
 
     /// <summary>Returns a mapper that scores one row at a time (used by <c>PredictionEngine</c>).</summary>
@@ -84,7 +89,7 @@ public sealed class SequenceTransformer : ISingleFeaturePredictionTransformer<Se
     /// <returns>The mapper.</returns>
     /// <exception cref="ArgumentOutOfRangeException">The feature column is missing or of the wrong type or size.</exception>
     public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema) =>
-        new SequenceRowMapper(inputSchema, GetOutputSchema(inputSchema), _scorer, Outputs, FeatureColumnName);
+        new SequenceRowMapper(Layout(inputSchema), _scorer, Outputs, FeatureColumnName);
 
     /// <summary>Not supported: ML.NET's model format cannot hold external transformers.</summary>
     /// <exception cref="NotSupportedException">Always; use <c>SequencePipelineArchive.Save</c>.</exception>

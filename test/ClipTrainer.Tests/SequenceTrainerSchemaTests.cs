@@ -116,7 +116,8 @@ public class SequenceTrainerSchemaTests
 
         Assert.Equal(["Features", "Label", "Margin", "Probability", "Decision"], shape.Select(c => c.Name));
         AssertSameColumns(shape, scored.Schema);
-        Assert.Equal(["Margin", "Probability", "Decision"], model.OutputColumnNames);
+        Assert.Equal(["Decision", "Margin", "Probability"], model.OutputColumnNames);
+        Assert.Equal(["Features", "Label", "Decision", "Margin", "Probability"], scored.Schema.Select(c => c.Name));
         Assert.Null(scored.Schema.GetColumnOrNull("Score"));
         Assert.Null(scored.Schema.GetColumnOrNull("PredictedLabel"));
         var metrics = mlContext.BinaryClassification.EvaluateNonCalibrated(scored, scoreColumnName: "Margin", predictedLabelColumnName: "Decision");

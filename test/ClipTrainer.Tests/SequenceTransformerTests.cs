@@ -240,8 +240,8 @@ public class SequenceTransformerTests
     }
 
     [Theory]
-    [InlineData(SequenceTask.MulticlassClassification, new[] { "Score", "PredictedLabel" })]
-    [InlineData(SequenceTask.BinaryClassification, new[] { "Score", "Probability", "PredictedLabel" })]
+    [InlineData(SequenceTask.MulticlassClassification, new[] { "PredictedLabel", "Score" })]
+    [InlineData(SequenceTask.BinaryClassification, new[] { "PredictedLabel", "Score", "Probability" })]
     [InlineData(SequenceTask.Regression, new[] { "Score" })]
     public void Properties_FittedTransformer_DescribeTaskColumnsAndModel(SequenceTask task, string[] outputColumns)
     {

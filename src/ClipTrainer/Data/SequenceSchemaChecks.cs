@@ -120,7 +120,7 @@ internal static class SequenceSchemaChecks
             case SequenceTask.MulticlassClassification:
                 if (type is not KeyDataViewType key)
                 {
-                    throw Mismatch(Label, columnName, $"expected Key type, got {type}");
+                    throw Mismatch(Label, columnName, $"expected Key type, got {type}", LabelRemedy(kind, columnName, isKey: false));
                 }
 
                 if (key.Count == 0 || key.Count > int.MaxValue)
@@ -133,7 +133,7 @@ internal static class SequenceSchemaChecks
             case SequenceTask.BinaryClassification:
                 if (type is not BooleanDataViewType)
                 {
-                    throw Mismatch(Label, columnName, $"expected Boolean, got {type}");
+                    throw Mismatch(Label, columnName, $"expected Boolean, got {type}", LabelRemedy(kind, columnName, type is KeyDataViewType));
                 }
 
                 return new SequenceLabelColumnInfo(columnName, kind, type, 2);
@@ -141,7 +141,7 @@ internal static class SequenceSchemaChecks
             default:
                 if (type != NumberDataViewType.Single)
                 {
-                    throw Mismatch(Label, columnName, $"expected Single, got {type}");
+                    throw Mismatch(Label, columnName, $"expected Single, got {type}", LabelRemedy(kind, columnName, type is KeyDataViewType));
                 }
 
                 return new SequenceLabelColumnInfo(columnName, kind, type, 0);
@@ -177,7 +177,7 @@ internal static class SequenceSchemaChecks
         };
         if (!accepted)
         {
-            throw Mismatch(Label, columnName, $"expected {expected}, got {Describe(column)}");
+            throw Mismatch(Label, columnName, $"expected {expected}, got {Describe(column)}", LabelRemedy(kind, columnName, column.IsKey));
         }
     }
 
@@ -221,6 +221,21 @@ internal static class SequenceSchemaChecks
     private static ArgumentOutOfRangeException NotFound(string role, string columnName) =>
         new(columnName, $"Column '{columnName}' not found: the {role} column must be in the input schema.");
 
-    private static ArgumentOutOfRangeException Mismatch(string role, string columnName, string detail) =>
-        new(columnName, $"Schema mismatch for {role} column '{columnName}': {detail}.");
+    private static ArgumentOutOfRangeException Mismatch(string role, string columnName, string detail, string? remedy = null) =>
+        new(columnName, $"Schema mismatch for {role} column '{columnName}': {detail}.{(remedy is null ? "" : " " + remedy)}");
+
+    // The ML.NET transform that turns a label of another type into the one the task needs; a validation set must go
+    // through the transformer fitted on the training data, or its keys and values would not match the model's.
+    private static string LabelRemedy(SequenceTask kind, string columnName, bool isKey) => kind switch
+    {
+        SequenceTask.MulticlassClassification =>
+            $"Key the labels with mlContext.Transforms.Conversion.MapValueToKey(\"{columnName}\") before the trainer, and run a ValidationSet through the same fitted transformer.",
+        SequenceTask.BinaryClassification when isKey =>
+            $"A key label is for multiclass classification; for binary, map the keys back with MapKeyToValue(\"{columnName}\") and convert the values to Boolean.",
+        SequenceTask.BinaryClassification =>
+            $"Convert the labels with mlContext.Transforms.Conversion.ConvertType(\"{columnName}\", outputKind: DataKind.Boolean) (it reads text \"true\"/\"false\" or \"1\"/\"0\", and numbers 1/0), or load the column as bool.",
+        _ when isKey =>
+            $"A key label is for multiclass classification; regression needs the numbers themselves: map the keys back with MapKeyToValue(\"{columnName}\"), then convert them to Single.",
+        _ => $"Convert the labels with mlContext.Transforms.Conversion.ConvertType(\"{columnName}\", outputKind: DataKind.Single), or load the column as float.",
+    };
 }

@@ -119,4 +119,6 @@ internal static class AnnotationUtilsKinds
     public const string ScoreColumnKind = "ScoreColumnKind";
     public const string ScoreValueKind = "ScoreValueKind";
     public const string IsNormalized = "IsNormalized";
+    public const string ScoreColumnSetId = "ScoreColumnSetId";
+    public const string TrainingLabelValues = "TrainingLabelValues";
 }

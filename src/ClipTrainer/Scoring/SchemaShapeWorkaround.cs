@@ -16,7 +16,7 @@ internal static class SchemaShapeWorkaround
     private static readonly MethodInfo CopyAnnotationMethod =
         typeof(SchemaShapeWorkaround).GetMethod(nameof(CopyAnnotation), BindingFlags.NonPublic | BindingFlags.Static)!;
 
-    /// <summary>Returns <paramref name="input"/> with the columns of <paramref name="added"/> appended (or replacing same-named ones).</summary>
+    /// <summary>Returns <paramref name="input"/> with the columns of <paramref name="added"/> appended in their order (or replacing same-named ones).</summary>
     public static SchemaShape Append(SchemaShape input, DataViewSchema added)
     {
         var definition = SchemaDefinition.Create(typeof(ShapeRow));
@@ -38,7 +38,9 @@ internal static class SchemaShapeWorkaround
                 CopyAnnotationMethod.MakeGenericMethod(annotation.Type.RawType).Invoke(null, [column.Annotations, annotation, described]);
             used.Add(described);
         }
-        definition.RemoveAll(c => !used.Contains(c));
+        // The mapping's columns follow the definition's order: make it the order of the added columns.
+        definition.Clear();
+        definition.AddRange(used);
         var mapping = new MLContext().Transforms.CustomMapping<Empty, ShapeRow>((_, _) => { }, contractName: null, outputSchemaDefinition: definition);
         return mapping.GetOutputSchema(input);
     }

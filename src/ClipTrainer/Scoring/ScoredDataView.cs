@@ -19,11 +19,13 @@ internal sealed class ScoredDataView : IDataView
     private readonly SequenceScorer _scorer;
     private readonly OutputColumns _outputs;
     private readonly string _featureColumnName;
+    private readonly ScoredLayout _layout;
 
-    public ScoredDataView(IDataView input, DataViewSchema schema, SequenceScorer scorer, OutputColumns outputs, string featureColumnName)
+    public ScoredDataView(IDataView input, ScoredLayout layout, SequenceScorer scorer, OutputColumns outputs, string featureColumnName)
     {
         _input = input;
-        Schema = schema;
+        _layout = layout;
+        Schema = outputs.Append(layout);
         _scorer = scorer;
         _outputs = outputs;
         _featureColumnName = featureColumnName;
@@ -39,8 +41,8 @@ internal sealed class ScoredDataView : IDataView
     {
         var needed = columnsNeeded.ToList();
         // The main cursor serves the requested input columns only; the features are read by the look-ahead cursor.
-        var inputColumns = needed.Where(c => c.Index < _input.Schema.Count).Select(c => _input.Schema[c.Index]);
-        bool scoring = needed.Any(c => c.Index >= _input.Schema.Count);
+        var inputColumns = ScoredColumns.PassedThrough(needed, _layout);
+        bool scoring = ScoredColumns.NeedsScores(needed, _layout);
         // A second cursor over the same rows reads features ahead, so rows can be scored in blocks while the main
         // cursor still serves the pass-through columns of the current row.
         var lookahead = scoring ? _input.GetRowCursor([_input.Schema[_featureColumnName]]) : null;
@@ -102,7 +104,7 @@ internal sealed class ScoredDataView : IDataView
         public override bool IsColumnActive(DataViewSchema.Column column) => _active.Contains(column.Index);
 
         public override ValueGetter<TValue> GetGetter<TValue>(DataViewSchema.Column column) =>
-            ScoredColumns.GetGetter<TValue>(column, _parent._input.Schema, _main, _parent._outputs, () => _current);
+            ScoredColumns.GetGetter<TValue>(column, _parent._layout, _main, _parent._outputs, () => _current);
 
         protected override void Dispose(bool disposing)
         {

@@ -9,11 +9,13 @@ internal sealed class SequenceRowMapper : IRowToRowMapper
     private readonly SequenceScorer _scorer;
     private readonly OutputColumns _outputs;
     private readonly string _featureColumnName;
+    private readonly ScoredLayout _layout;
 
-    public SequenceRowMapper(DataViewSchema inputSchema, DataViewSchema outputSchema, SequenceScorer scorer, OutputColumns outputs, string featureColumnName)
+    public SequenceRowMapper(ScoredLayout layout, SequenceScorer scorer, OutputColumns outputs, string featureColumnName)
     {
-        InputSchema = inputSchema;
-        OutputSchema = outputSchema;
+        _layout = layout;
+        InputSchema = layout.Input;
+        OutputSchema = outputs.Append(layout);
         _scorer = scorer;
         _outputs = outputs;
         _featureColumnName = featureColumnName;
@@ -24,7 +26,7 @@ internal sealed class SequenceRowMapper : IRowToRowMapper
     public DataViewSchema OutputSchema { get; }
 
     public IEnumerable<DataViewSchema.Column> GetDependencies(IEnumerable<DataViewSchema.Column> dependingColumns) =>
-        ScoredColumns.Dependencies(dependingColumns, InputSchema, _featureColumnName);
+        ScoredColumns.Dependencies(dependingColumns, _layout, _featureColumnName);
 
     public DataViewRow GetRow(DataViewRow input, IEnumerable<DataViewSchema.Column> activeColumns) =>
         new Row(this, input, activeColumns.Select(c => c.Index).ToHashSet());
@@ -44,7 +46,7 @@ internal sealed class SequenceRowMapper : IRowToRowMapper
             _parent = parent;
             _input = input;
             _active = active;
-            if (active.Any(i => i >= parent.InputSchema.Count))
+            if (active.Any(i => !parent._layout.IsInput(i, out _)))
                 _features = input.GetGetter<VBuffer<float>>(parent.InputSchema[parent._featureColumnName]);
         }
 
@@ -57,7 +59,7 @@ internal sealed class SequenceRowMapper : IRowToRowMapper
         public override bool IsColumnActive(DataViewSchema.Column column) => _active.Contains(column.Index);
 
         public override ValueGetter<TValue> GetGetter<TValue>(DataViewSchema.Column column) =>
-            ScoredColumns.GetGetter<TValue>(column, _parent.InputSchema, _input, _parent._outputs, Current);
+            ScoredColumns.GetGetter<TValue>(column, _parent._layout, _input, _parent._outputs, Current);
 
         private float[] Current()
         {

@@ -138,6 +138,55 @@ public class SequenceSchemaChecksTests
     }
 
     [Theory]
+    [InlineData(nameof(SchemaRow.Single), SequenceTask.MulticlassClassification, "mlContext.Transforms.Conversion.MapValueToKey(\"Single\")")]
+    [InlineData(nameof(SchemaRow.Text), SequenceTask.MulticlassClassification, "run a ValidationSet through the same fitted transformer")]
+    [InlineData(nameof(SchemaRow.Text), SequenceTask.BinaryClassification, "ConvertType(\"Text\", outputKind: DataKind.Boolean)")]
+    [InlineData(nameof(SchemaRow.Single), SequenceTask.BinaryClassification, "ConvertType(\"Single\", outputKind: DataKind.Boolean)")]
+    [InlineData(nameof(SchemaRow.Key), SequenceTask.BinaryClassification, "MapKeyToValue(\"Key\")")]
+    [InlineData(nameof(SchemaRow.Double), SequenceTask.Regression, "ConvertType(\"Double\", outputKind: DataKind.Single)")]
+    [InlineData(nameof(SchemaRow.Key), SequenceTask.Regression, "MapKeyToValue(\"Key\")")]
+    public void CheckLabelColumn_WrongType_MessageNamesTheMlNetTransformThatConvertsIt(string column, SequenceTask kind, string fragment)
+    {
+        var fromSchema = Assert.Throws<ArgumentOutOfRangeException>(() => SequenceSchemaChecks.CheckLabelColumn(Schema, column, kind));
+        var fromShape = Assert.Throws<ArgumentOutOfRangeException>(() => SequenceSchemaChecks.CheckLabelColumn(Shape, column, kind));
+
+        Assert.Contains(fragment, fromSchema.Message);
+        Assert.Contains(fragment, fromShape.Message);
+    }
+
+    [Fact]
+    public void LabelRemedies_NamedTransforms_ConvertTheLabelsAsTheMessagesSay()
+    {
+        // The messages' advice, followed: text and numbers become Boolean labels, Double becomes Single.
+        var mlContext = new Microsoft.ML.MLContext(seed: 1);
+        var data = mlContext.Data.LoadFromEnumerable(new[]
+        {
+            new RemedyRow { Text = "true", Number = 1, Double = 2.5 },
+            new RemedyRow { Text = "0", Number = 0, Double = -1 },
+        });
+        var converted = mlContext.Transforms.Conversion.ConvertType("Text", outputKind: Microsoft.ML.Data.DataKind.Boolean)
+            .Append(mlContext.Transforms.Conversion.ConvertType("Number", outputKind: Microsoft.ML.Data.DataKind.Boolean))
+            .Append(mlContext.Transforms.Conversion.ConvertType("Double", outputKind: Microsoft.ML.Data.DataKind.Single))
+            .Fit(data).Transform(data);
+
+        SequenceSchemaChecks.CheckLabelColumn(converted.Schema, "Text", SequenceTask.BinaryClassification);
+        SequenceSchemaChecks.CheckLabelColumn(converted.Schema, "Number", SequenceTask.BinaryClassification);
+        SequenceSchemaChecks.CheckLabelColumn(converted.Schema, "Double", SequenceTask.Regression);
+        Assert.Equal([true, false], converted.GetColumn<bool>("Text"));
+        Assert.Equal([true, false], converted.GetColumn<bool>("Number"));
+        Assert.Equal([2.5f, -1f], converted.GetColumn<float>("Double"));
+    }
+
+    public sealed class RemedyRow
+    {
+        public string Text { get; set; } = "";
+
+        public float Number { get; set; }
+
+        public double Double { get; set; }
+    }
+
+    [Theory]
     [InlineData(nameof(SchemaRow.Fixed))]
     [InlineData(nameof(SchemaRow.Variable))]
     public void CheckFeatureColumnShape_VectorOfSingle_IsAccepted(string column)
