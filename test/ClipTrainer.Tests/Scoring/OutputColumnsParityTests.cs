@@ -152,7 +152,7 @@ public sealed class OutputColumnsParityTests : IDisposable
 
     private static SequenceTrainerOptions Options()
     {
-        var options = SmallOptions(maxEpoch: 1);
+        var options = SmallOptions(maximumNumberOfEpochs: 1);
         options.HiddenSize = 4;
         return options;
     }
