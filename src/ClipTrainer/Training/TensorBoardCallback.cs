@@ -55,6 +55,8 @@ public sealed class TensorBoardCallback : TrainingCallback
     private readonly Queue<(long Step, double WallTime)> _stepEnds = new();
     private TensorBoardEventFile? _file;
     private string _norm = "";
+    private string[] _stageTags = [];
+    private string[] _groupTags = [];
     private int _epochFirstRecord;
 
     /// <summary>Creates the sink.</summary>
@@ -81,6 +83,8 @@ public sealed class TensorBoardCallback : TrainingCallback
         Close();
         _stepEnds.Clear();
         _norm = "grad_" + TensorBoardSummaries.NormTypeName(state.Settings.Clipping.NormType) + "_norm";
+        _stageTags = [];
+        _groupTags = state.Log.GroupNames.Select(name => _norm + "/" + name).ToArray();
         _file = new TensorBoardEventFile(Directory);
         EventFilePath = _file.Path;
         _file.Write(Event(0, TensorBoardEventFile.UnixNow(), [TensorBoardSummaries.Text("settings", TensorBoardSummaries.SettingsTable(state))]));
@@ -100,11 +104,11 @@ public sealed class TensorBoardCallback : TrainingCallback
     public override void OnStepRecords(TrainingState state, IReadOnlyList<TrainingStepRecord> records)
     {
         if (_file is null) return;
-        var stages = state.Log.StageNames;
-        var groups = state.Log.GroupNames;
+        // Stage names are known once a step was applied (a skipped first step reports none).
+        if (_stageTags.Length != state.Log.StageNames.Count) _stageTags = state.Log.StageNames.Select(name => "clip/coefficient/" + name).ToArray();
         foreach (var record in records)
         {
-            var values = new List<Summary.Types.Value>(6 + stages.Count + groups.Count)
+            var values = new List<Summary.Types.Value>(6 + _stageTags.Length + _groupTags.Length)
             {
                 TensorBoardSummaries.Scalar("train/loss", record.Loss),
                 TensorBoardSummaries.Scalar("train/learning_rate", record.LearningRate),
@@ -113,10 +117,10 @@ public sealed class TensorBoardCallback : TrainingCallback
                 TensorBoardSummaries.Scalar("clip/clipped", record.Clipped ? 1 : 0),
                 TensorBoardSummaries.Scalar("clip/skipped", record.Skipped ? 1 : 0),
             };
-            for (var i = 0; i < Math.Min(stages.Count, record.StageCoefficients.Count); i++)
-                values.Add(TensorBoardSummaries.Scalar("clip/coefficient/" + stages[i], record.StageCoefficients[i]));
-            for (var i = 0; i < Math.Min(groups.Count, record.GroupNorms.Count); i++)
-                values.Add(TensorBoardSummaries.Scalar(_norm + "/" + groups[i], record.GroupNorms[i]));
+            for (var i = 0; i < Math.Min(_stageTags.Length, record.StageCoefficients.Count); i++)
+                values.Add(TensorBoardSummaries.Scalar(_stageTags[i], record.StageCoefficients[i]));
+            for (var i = 0; i < Math.Min(_groupTags.Length, record.GroupNorms.Count); i++)
+                values.Add(TensorBoardSummaries.Scalar(_groupTags[i], record.GroupNorms[i]));
             _file.Write(Event(record.Step, StepEnd(record.Step), values));
         }
 
@@ -146,11 +150,10 @@ public sealed class TensorBoardCallback : TrainingCallback
 
         var steps = state.Steps.Skip(_epochFirstRecord).ToArray();
         AddHistogram(values, $"histogram/{_norm}_total", steps.Select(s => s.PreClipNorm));
-        var groups = state.Log.GroupNames;
-        for (var g = 0; g < groups.Count; g++)
+        for (var g = 0; g < _groupTags.Length; g++)
         {
             var group = g;
-            AddHistogram(values, $"histogram/{_norm}/{groups[g]}", steps.Where(s => group < s.GroupNorms.Count).Select(s => s.GroupNorms[group]));
+            AddHistogram(values, "histogram/" + _groupTags[g], steps.Where(s => group < s.GroupNorms.Count).Select(s => s.GroupNorms[group]));
         }
 
         _file.Write(Event(state.GlobalStep, TensorBoardEventFile.UnixNow(), values));
