@@ -20,12 +20,17 @@ namespace ClipTrainer.Samples;
 /// <remarks>
 /// Arguments: <c>--rounds N</c> (default 5), <c>--epochs N</c> (default 2), <c>--batches N</c> (per epoch, default 100).
 /// Time per step = the time from the first epoch's start to the end of training (every step, block flush and epoch
-/// end, where the sinks write) divided by the number of steps. Output (numbers depend on the machine and its load):
+/// end, where the sinks write) divided by the number of steps, as wall and as the training thread's CPU time; "sink cpu"
+/// is the CPU time spent inside the sink's hooks (its file's creation and closing included), "net" that less the
+/// timer's own cost. Output on the shared 2-core VM at load 13–17 (the wall column mostly measures the other processes):
 /// <code>
-/// configuration                              µs/step  × (a)  +µs/step
-/// (a) no callbacks                              2650   1.00        +0
-/// (b) HistoryFilesCallback                      2700   1.02       +50
-/// ...
+/// median per step, µs                               wall  × (a)     cpu  × (a)  sink cpu     net  net / cpu (a)
+/// (a) no callbacks                                  6279  1.000    2551  1.000       0.0     0.0         0.00 %
+/// (a') an empty callback (the timer's own cost)     6048  0.963    2579  1.011       8.3     0.0         0.00 %
+/// (b) HistoryFilesCallback                          6579  1.048    2517  0.987      17.5     9.2         0.36 %
+/// (c) TensorBoardCallback                           6722  1.070    2534  0.994      18.4    10.1         0.40 %
+/// (d) TensorBoard + layer norms                     6654  1.060    2543  0.997      18.2     9.8         0.39 %
+/// (e) TorchSharp SummaryWriter, step scalars        6887  1.097    2603  1.020     155.3   147.0         5.76 %
 /// </code>
 /// </remarks>
 internal static class MonitoringOverheadBenchmark
@@ -48,6 +53,7 @@ internal static class MonitoringOverheadBenchmark
         var configurations = new (string Name, Func<int, TrainingSettings> Settings)[]
         {
             ("(a) no callbacks", _ => Settings(epochs)),
+            ("(a') an empty callback (the timer's own cost)", _ => Settings(epochs, new EmptyCallback())),
             ("(b) HistoryFilesCallback", r => Settings(epochs, new HistoryFilesCallback(Path.Combine(output, $"history-{r}")))),
             ("(c) TensorBoardCallback", r => Settings(epochs, new TensorBoardCallback(Path.Combine(output, $"tb-{r}")))),
             ("(d) TensorBoard + layer norms", r => Settings(epochs, new TensorBoardCallback(Path.Combine(output, $"tb-layers-{r}")), GradientNormDetail.Layer)),
@@ -67,16 +73,20 @@ internal static class MonitoringOverheadBenchmark
         }
 
         // Wall time is what a user waits for, but on a loaded machine it mostly measures the other processes; the
-        // training thread's CPU time (libtorch runs the ops on it with one thread) is the steadier measure of the cost.
+        // training thread's CPU time (libtorch runs the ops on it with one thread) is the steadier measure. Inside the
+        // sink, the clock reads themselves cost (a thread-CPU clock read is a system call, ~2 µs on a VM): row (a')
+        // measures them on an empty callback and the "net" column subtracts them.
         var wall = Median(samples[0].Select(t => t.WallStep));
         var cpu = Median(samples[0].Select(t => t.CpuStep));
-        Console.WriteLine($"{"median per step, µs",-44} {"wall",8} {"× (a)",6} {"cpu",8} {"× (a)",6} {"in sink: wall",14} {"cpu",8} {"cpu / step (a)",15}");
+        var timerCost = Median(samples[1].Select(t => t.CpuSink));
+        Console.WriteLine($"{"median per step, µs",-46} {"wall",7} {"× (a)",6} {"cpu",7} {"× (a)",6} {"sink cpu",9} {"net",7} {"net / cpu (a)",14}");
         for (var c = 0; c < configurations.Length; c++)
         {
             var t = samples[c];
-            var (w, u, sw, su) = (Median(t.Select(x => x.WallStep)), Median(t.Select(x => x.CpuStep)), Median(t.Select(x => x.WallSink)), Median(t.Select(x => x.CpuSink)));
+            var (w, u, sink) = (Median(t.Select(x => x.WallStep)), Median(t.Select(x => x.CpuStep)), Median(t.Select(x => x.CpuSink)));
+            var net = c == 0 ? 0 : sink - timerCost;
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{configurations[c].Name,-44} {w,8:F0} {w / wall,6:F3} {u,8:F0} {u / cpu,6:F3} {sw,14:F1} {su,8:F1} {su / cpu,15:P2}"));
+                $"{configurations[c].Name,-46} {w,7:F0} {w / wall,6:F3} {u,7:F0} {u / cpu,6:F3} {sink,9:F1} {net,7:F1} {net / cpu,14:P2}"));
         }
 
         Console.WriteLine($"load after: {LoadAverage()}");
@@ -103,8 +113,8 @@ internal static class MonitoringOverheadBenchmark
         return settings;
     }
 
-    /// <summary>Microseconds per step: wall and thread CPU time, in all and inside the sink's hooks.</summary>
-    private readonly record struct Timing(double WallStep, double CpuStep, double WallSink, double CpuSink);
+    /// <summary>Microseconds per step: wall and thread CPU time in all, and thread CPU time inside the sink's hooks.</summary>
+    private readonly record struct Timing(double WallStep, double CpuStep, double CpuSink);
 
     /// <summary>Trains once and returns the microseconds per step.</summary>
     private static Timing Fit(TrainingSettings settings, SequenceDataset data)
@@ -116,7 +126,7 @@ internal static class MonitoringOverheadBenchmark
         SequenceTrainingLoop.Run(model, data, null, settings);
         var timer = (StepTimer)settings.Callbacks[0];
         var sink = settings.Callbacks.Count > 1 ? (TimedCallback)settings.Callbacks[1] : null;
-        return new Timing(timer.Wall / timer.Steps, timer.Cpu / timer.Steps, (sink?.Wall ?? 0) / timer.Steps, (sink?.Cpu ?? 0) / timer.Steps);
+        return new Timing(timer.Wall / timer.Steps, timer.Cpu / timer.Steps, (sink?.Cpu ?? 0) / timer.Steps);
     }
 
     private static double Median(IEnumerable<double> values)
@@ -160,13 +170,9 @@ internal static class MonitoringOverheadBenchmark
         }
     }
 
-    /// <summary>Forwards every hook to a sink and adds up the time spent in it (file creation and closing included).</summary>
+    /// <summary>Forwards every hook to a sink and adds up the thread CPU time spent in it (file creation and closing included).</summary>
     private sealed class TimedCallback(TrainingCallback sink) : TrainingCallback
     {
-        private readonly Stopwatch _watch = new();
-
-        public double Wall => _watch.Elapsed.TotalMicroseconds;
-
         public double Cpu { get; private set; }
 
         public override void OnTrainingStart(TrainingState state) => Timed(() => sink.OnTrainingStart(state));
@@ -192,17 +198,19 @@ internal static class MonitoringOverheadBenchmark
         private void Timed(Action hook)
         {
             var cpu = ThreadCpu.Microseconds();
-            _watch.Start();
             try
             {
                 hook();
             }
             finally
             {
-                _watch.Stop();
                 Cpu += ThreadCpu.Microseconds() - cpu;
             }
         }
+    }
+
+    private sealed class EmptyCallback : TrainingCallback
+    {
     }
 
     /// <summary>(e): the step scalars of <see cref="TensorBoardCallback"/> through TorchSharp's SummaryWriter (one file open and close per value).</summary>

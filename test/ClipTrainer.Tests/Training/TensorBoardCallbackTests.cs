@@ -74,6 +74,21 @@ public sealed class TensorBoardCallbackTests : IDisposable
         Assert.Equal(0xE3069283u, Crc32C("123456789"u8));
     }
 
+    [Fact]
+    public void ReadEvents_OfAFileFromTorchSharpsSummaryWriter_VerifiesItsCrcsAndParsesIt()
+    {
+        // A second, independent writer (TorchSharp's, with its native CRC32C): the reader checks the format, not one writer.
+        var writer = TorchSharp.torch.utils.tensorboard.SummaryWriter(_directory);
+        writer.add_scalar("loss", 0.25f, 3);
+        writer.add_text("note", "hello", 4);
+
+        var events = ReadEvents(Assert.Single(Directory.GetFiles(_directory)));
+
+        Assert.Equal("brain.Event:2", events[0].FileVersion);
+        Assert.Equal((3L, "loss", 0.25f), (events[1].Step, events[1].Summary.Value[0].Tag, events[1].Summary.Value[0].SimpleValue));
+        Assert.Equal("hello", events[2].Summary.Value[0].Tensor.StringVal[0].ToStringUtf8());
+    }
+
     [Theory]
     [InlineData(null)]
     [InlineData("")]
