@@ -200,6 +200,47 @@ public sealed class TensorBoardCallbackTests : IDisposable
     }
 
     [Fact]
+    public void OnStepRecords_SkippedSteps_KeepTheirNonFiniteScalarsAndStayOutOfTheHistograms()
+    {
+        var rows = Regression(StepsPerEpoch * 10, seed: 1);
+        rows[3].Features[0] = float.NaN;  // batch 1: the run's first step is skipped, before any stage name is known
+        rows[32].Features[0] = float.NaN; // batch 4
+        var data = SequenceDataset.CreateRegression(InputSize, rows.Select(r => r.Features).ToList(), rows.Select(r => r.Label).ToList());
+        var callback = new TensorBoardCallback(_directory);
+        var settings = Settings(callback, epochs: 2);
+        settings.Shuffle = false;
+        settings.Clipping.NonFinitePolicy = NonFiniteGradientPolicy.SkipStep;
+        using var model = SequenceModel.Create(new SequenceModelOptions
+        {
+            CellType = RecurrentCellType.Gru, InputSize = InputSize, HiddenSize = 8, OutputSize = 1,
+        }, seed: 7);
+
+        var history = SequenceTrainingLoop.Run(model, data, null, settings);
+        var events = ReadEvents(callback.EventFilePath!);
+
+        Assert.Equal([1L, 4L, 6L, 9L], history.Steps.Where(s => s.Skipped).Select(s => s.Step));
+        var steps = StepEvents(events);
+        foreach (var (step, e) in history.Steps.Zip(steps))
+        {
+            var scalars = Scalars(e);
+            Assert.Equal(step.Skipped ? 1f : 0f, scalars["clip/skipped"]);
+            Assert.Equal((float)step.PreClipNorm, scalars["grad_2.0_norm_total"]);
+            Assert.Equal(step.Step > 1, scalars.ContainsKey("clip/coefficient/GlobalNorm"));
+        }
+        Assert.False(float.IsFinite(Scalars(steps[0])["grad_2.0_norm_total"]));
+
+        foreach (var (epoch, e) in history.Epochs.Zip(EpochEvents(events)))
+        {
+            var total = e.Summary.Value.Single(v => v.Tag == "histogram/grad_2.0_norm_total").Histo;
+            var finite = history.Steps.Where(s => s.Epoch == epoch.Epoch && double.IsFinite(s.PreClipNorm)).Select(s => s.PreClipNorm).ToList();
+            Assert.Equal((double)StepsPerEpoch - 2, total.Num);
+            Assert.Equal(finite.Count, total.Num);
+            Assert.Equal(total.Num, total.Bucket.Sum());
+            Assert.Equal(finite.Max(), total.Max);
+        }
+    }
+
+    [Fact]
     public void OnTrainingStart_WritesTheFileVersionFirstAndTheSettingsAsTextAtStepZero()
     {
         var callback = new TensorBoardCallback(_directory);
