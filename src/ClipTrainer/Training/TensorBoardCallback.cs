@@ -48,7 +48,9 @@ namespace ClipTrainer.Training;
 /// scalars through <c>SummaryWriter</c> cost ≈ 150 µs, 5.8 %.</para>
 /// <para>Each run (<see cref="OnTrainingStart"/>) starts a new event file in <see cref="Directory"/>, closed when
 /// training ends or throws. TensorBoard merges every event file of a folder into one run: give each run its own folder
-/// (e.g. one per fold) to see them apart. Values are stored as float32, TensorBoard's scalar type.</para>
+/// (e.g. one per fold) to see them apart. Values are stored as float32, TensorBoard's scalar type. A folder or file
+/// that cannot be created or written makes the hook throw an <see cref="IOException"/>, which ends training like any
+/// failing hook (see <see cref="TrainingCallback"/>); the file is closed all the same.</para>
 /// </remarks>
 public sealed class TensorBoardCallback : TrainingCallback
 {
