@@ -22,15 +22,16 @@ namespace ClipTrainer.Samples;
 /// Time per step = the time from the first epoch's start to the end of training (every step, block flush and epoch
 /// end, where the sinks write) divided by the number of steps, as wall and as the training thread's CPU time; "sink cpu"
 /// is the CPU time spent inside the sink's hooks (its file's creation and closing included), "net" that less the
-/// timer's own cost. Output on the shared 2-core VM at load 13–17 (the wall column mostly measures the other processes):
+/// timer's own cost. Output on the shared 2-core VM (load 5–7; under heavier load the wall and step columns swing by
+/// ±25 % between runs, the sink columns much less):
 /// <code>
 /// median per step, µs                               wall  × (a)     cpu  × (a)  sink cpu     net  net / cpu (a)
-/// (a) no callbacks                                  6279  1.000    2551  1.000       0.0     0.0         0.00 %
-/// (a') an empty callback (the timer's own cost)     6048  0.963    2579  1.011       8.3     0.0         0.00 %
-/// (b) HistoryFilesCallback                          6579  1.048    2517  0.987      17.5     9.2         0.36 %
-/// (c) TensorBoardCallback                           6722  1.070    2534  0.994      18.4    10.1         0.40 %
-/// (d) TensorBoard + layer norms                     6654  1.060    2543  0.997      18.2     9.8         0.39 %
-/// (e) TorchSharp SummaryWriter, step scalars        6887  1.097    2603  1.020     155.3   147.0         5.76 %
+/// (a) no callbacks                                  1905  1.000    1905  1.000       0.0     0.0         0.00 %
+/// (a') an empty callback (the timer's own cost)     1930  1.013    1921  1.008       6.4     0.0         0.00 %
+/// (b) HistoryFilesCallback                          1984  1.042    1984  1.042      17.0    10.5         0.55 %
+/// (c) TensorBoardCallback                           1953  1.025    1952  1.025      13.2     6.7         0.35 %
+/// (d) TensorBoard + layer norms                     1981  1.040    1981  1.040      13.9     7.5         0.39 %
+/// (e) TorchSharp SummaryWriter, step scalars        2073  1.088    2072  1.088     149.2   142.7         7.49 %
 /// </code>
 /// </remarks>
 internal static class MonitoringOverheadBenchmark
@@ -38,6 +39,7 @@ internal static class MonitoringOverheadBenchmark
     public const string Name = "monitoring-benchmark";
 
     private const int InputSize = 10;
+    private const int HiddenSize = 20;
     private const int SequenceLength = 20;
     private const int Classes = 5;
     private const int BatchSize = 32;
@@ -60,7 +62,7 @@ internal static class MonitoringOverheadBenchmark
             ("(e) TorchSharp SummaryWriter, step scalars", r => Settings(epochs, new SummaryWriterSink(Path.Combine(output, $"summary-writer-{r}")))),
         };
 
-        Console.WriteLine($"SimpleRNN({InputSize}, 20, {Classes}), batch {BatchSize} x {SequenceLength}, {epochs} epoch(s) x {batches} batches, " +
+        Console.WriteLine($"SimpleRNN({InputSize}, {HiddenSize}, {Classes}), batch {BatchSize} x {SequenceLength}, {epochs} epoch(s) x {batches} batches, " +
             $"1 libtorch thread, {rounds} interleaved rounds; load before: {LoadAverage()}");
         var samples = configurations.Select(_ => new List<Timing>()).ToArray();
         foreach (var configuration in configurations) Fit(configuration.Settings(-1), data); // warm-up: JIT, first allocations
@@ -121,7 +123,7 @@ internal static class MonitoringOverheadBenchmark
     {
         using var model = SequenceModel.Create(new SequenceModelOptions
         {
-            CellType = RecurrentCellType.Rnn, InputSize = InputSize, HiddenSize = 20, OutputSize = Classes,
+            CellType = RecurrentCellType.Rnn, InputSize = InputSize, HiddenSize = HiddenSize, OutputSize = Classes,
         }, seed: 42);
         SequenceTrainingLoop.Run(model, data, null, settings);
         var timer = (StepTimer)settings.Callbacks[0];

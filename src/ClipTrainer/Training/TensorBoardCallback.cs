@@ -44,8 +44,8 @@ namespace ClipTrainer.Training;
 /// block; wall times are each step's end (read in <see cref="OnAfterOptimizerStep"/>, a clock read). The file is
 /// written directly, one record per step, rather than with TorchSharp's <c>SummaryWriter</c>, which opens and closes the
 /// file for every value: on the seed-sized model (RNN 10→20, 5 classes, batch 32 × 20, one thread; the
-/// <c>monitoring-benchmark</c> sample) this sink costs ≈ 10 µs of CPU a step, 0.4 % of the step, where the same
-/// scalars through <c>SummaryWriter</c> cost ≈ 150 µs, 5.8 %.</para>
+/// <c>monitoring-benchmark</c> sample) this sink costs ≈ 7 µs of CPU a step, 0.4 % of the 1.9 ms step, where the same
+/// scalars through <c>SummaryWriter</c> cost ≈ 140 µs, 7 %.</para>
 /// <para>Each run (<see cref="OnTrainingStart"/>) starts a new event file in <see cref="Directory"/>, closed when
 /// training ends or throws. TensorBoard merges every event file of a folder into one run: give each run its own folder
 /// (e.g. one per fold) to see them apart. Values are stored as float32, TensorBoard's scalar type. A folder or file
@@ -56,7 +56,7 @@ public sealed class TensorBoardCallback : TrainingCallback
 {
     private readonly Queue<(long Step, double WallTime)> _stepEnds = new();
 
-    // Own writer, not TorchSharp's SummaryWriter: on the seed-sized model (monitoring-benchmark) SummaryWriter opens and closes the file per value, ~21 µs CPU × 7 values ≈ 5.8 % of a step, over a 2 % budget (and writes Ticks / whole seconds as wall times); this file costs ≈ 0.4 %.
+    // Own writer, not TorchSharp's SummaryWriter: on the seed-sized model (monitoring-benchmark) SummaryWriter opens and closes the file per value, ~20 µs CPU × 7 values ≈ 7 % of a 1.9 ms step, over a 2 % budget (and writes Ticks / whole seconds as wall times); this file costs ≈ 7 µs, 0.4 %.
     private TensorBoardEventFile? _file;
     private string _norm = "";
     private string[] _stageTags = [];
