@@ -99,7 +99,6 @@ internal static class MonitoringOverheadBenchmark
     {
         var settings = new TrainingSettings
         {
-            Task = SequenceTask.MulticlassClassification,
             Optimizer = OptimizerKind.Adam,
             LearningRate = 0.01,
             Schedule = LearningRateSchedule.Constant,

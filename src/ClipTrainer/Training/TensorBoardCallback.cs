@@ -142,7 +142,7 @@ public sealed class TensorBoardCallback : TrainingCallback
         };
         if (record.ValidationLoss is double loss) values.Add(TensorBoardSummaries.Scalar("epoch/validation_loss", loss));
         if (record.ValidationMetric is double metric)
-            values.Add(TensorBoardSummaries.Scalar("epoch/validation_" + TaskObjective.MetricName(state.Settings.Task).ToLowerInvariant(), metric));
+            values.Add(TensorBoardSummaries.Scalar("epoch/validation_" + TaskObjective.MetricName(state.Task).ToLowerInvariant(), metric));
         values.Add(TensorBoardSummaries.Scalar($"epoch/{_norm}_total_mean", record.MeanGradientNorm));
         values.Add(TensorBoardSummaries.Scalar($"epoch/{_norm}_total_median", record.MedianGradientNorm));
         values.Add(TensorBoardSummaries.Scalar($"epoch/{_norm}_total_p90", record.GradientNormPercentile90));

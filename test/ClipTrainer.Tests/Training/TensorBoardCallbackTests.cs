@@ -37,7 +37,6 @@ public sealed class TensorBoardCallbackTests : IDisposable
     {
         var settings = new TrainingSettings
         {
-            Task = SequenceTask.Regression,
             MaximumNumberOfEpochs = epochs,
             BatchSize = 10,
             LearningRate = 0.02,
