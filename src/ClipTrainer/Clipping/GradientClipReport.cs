@@ -24,8 +24,10 @@ public sealed class GradientClipReport : IDisposable
         Tensor wasClipped,
         bool skipStep,
         long nonFiniteElementCount,
-        IReadOnlyList<string> nonFiniteParameterNames)
+        IReadOnlyList<string> nonFiniteParameterNames,
+        double? totalNormValue = null)
     {
+        _totalNorm = totalNormValue;
         TotalNormTensor = totalNorm;
         NormType = normType;
         Stages = stages;

@@ -106,17 +106,21 @@ public sealed class GradientClipper
         using var scope = NewDisposeScope();
         using var noGrad = no_grad(); // as in PyTorch: clipping is bookkeeping, not part of any graph
         var names = new List<string>(parameters.Count);
+        var owners = new List<Parameter>(parameters.Count);
         var gradients = new List<Tensor>(parameters.Count);
         foreach (var (name, parameter) in parameters)
         {
             if (parameter is not null && parameter.requires_grad && parameter.grad is { } gradient)
             {
                 names.Add(name);
+                owners.Add(parameter);
                 gradients.Add(gradient);
             }
         }
 
-        var context = new GradientClipContext(names, gradients);
+        // Gradients that are still the views of one ContiguousGradients buffer are clipped with fused calls on it.
+        var contiguous = ContiguousGradients.Holding(owners, gradients);
+        var context = new GradientClipContext(names, contiguous is null ? gradients : contiguous.Wrap(gradients));
         var outcome = _guard.Inspect(context);
         if (outcome.SkipStep)
         {
@@ -124,9 +128,12 @@ public sealed class GradientClipper
         }
 
         var stages = outcome.SkipStep ? [] : Rule.Apply(context);
-        var wasClipped = stages.Count == 0
-            ? zeros(Array.Empty<long>(), ScalarType.Bool, outcome.TotalNorm.device)
-            : stack(stages.Select(s => s.ClippedTensor.reshape(Array.Empty<long>())).ToArray()).any();
+        var wasClipped = stages.Count switch
+        {
+            0 => zeros(Array.Empty<long>(), ScalarType.Bool, outcome.TotalNorm.device),
+            1 => stages[0].ClippedTensor.reshape(Array.Empty<long>()),
+            _ => stack(stages.Select(s => s.ClippedTensor.reshape(Array.Empty<long>())).ToArray()).any(),
+        };
 
         // The report outlives this scope on purpose: it owns the total norm, the clipped flag and the stages' tensors.
         outcome.TotalNorm.MoveToOuterDisposeScope();
@@ -137,6 +144,6 @@ public sealed class GradientClipper
         }
 
         return new GradientClipReport(outcome.TotalNorm, NormType, stages, wasClipped, outcome.SkipStep,
-            outcome.NonFiniteElementCount, outcome.NonFiniteParameterNames);
+            outcome.NonFiniteElementCount, outcome.NonFiniteParameterNames, outcome.TotalNormValue);
     }
 }
