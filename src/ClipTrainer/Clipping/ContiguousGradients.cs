@@ -45,7 +45,7 @@ public sealed class ContiguousGradients : IDisposable
     private readonly Parameter[] _parameters;
     private readonly Tensor[] _views;
     private readonly IntPtr[] _viewImplementations;
-    private readonly ViewList _gradients;
+    private readonly ClipCallGradients _gradients;
     private bool _disposed;
 
     /// <summary>Sets up the buffer over the parameters of <paramref name="module"/> (<c>named_parameters()</c>).</summary>
@@ -71,7 +71,8 @@ public sealed class ContiguousGradients : IDisposable
         }
 
         var first = selected[0].Parameter;
-        var mismatch = selected.FirstOrDefault(p => p.Parameter.device != first.device || p.Parameter.dtype != first.dtype);
+        var mismatch = selected.FirstOrDefault(p =>
+            p.Parameter.device_type != first.device_type || p.Parameter.device_index != first.device_index || p.Parameter.dtype != first.dtype);
         if (mismatch.Parameter is not null)
         {
             throw new ArgumentException(
@@ -119,7 +120,7 @@ public sealed class ContiguousGradients : IDisposable
         }
 
         _viewImplementations = _views.Select(TensorIdentity.Of).ToArray();
-        _gradients = new ViewList(this, _views);
+        _gradients = new ClipCallGradients(_views, this);
         Reattach();
         foreach (var parameter in _parameters)
         {
@@ -268,9 +269,7 @@ public sealed class ContiguousGradients : IDisposable
     }
 
     internal static ContiguousGradients? Of(IReadOnlyList<Tensor> gradients) =>
-        gradients is ViewList list && !list.Owner._disposed ? list.Owner : null;
-
-    internal IReadOnlyList<Tensor> Wrap(IReadOnlyList<Tensor> gradients) => new ViewList(this, gradients);
+        gradients is ClipCallGradients { Buffer: { _disposed: false } buffer } ? buffer : null;
 
     private static long ChooseRowLength(long[] sizes)
     {
@@ -287,19 +286,5 @@ public sealed class ContiguousGradients : IDisposable
         }
 
         return 64;
-    }
-
-    /// <summary>The gradients of one clip call, known to be exactly this buffer's views, in buffer order.</summary>
-    private sealed class ViewList(ContiguousGradients owner, IReadOnlyList<Tensor> gradients) : IReadOnlyList<Tensor>
-    {
-        public ContiguousGradients Owner { get; } = owner;
-
-        public int Count => gradients.Count;
-
-        public Tensor this[int index] => gradients[index];
-
-        public IEnumerator<Tensor> GetEnumerator() => gradients.GetEnumerator();
-
-        System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
     }
 }

@@ -87,9 +87,12 @@ public sealed class GradientClipContext
         if (_cachedTotal is null || !_cachedTotalNormType.Equals(normType))
         {
             using var noGrad = no_grad();
-            _cachedTotal = !Precise && ContiguousGradients.Of(Gradients) is not null
-                ? RowNormsFor(normType) is { } rows ? linalg.vector_norm(rows, normType) : GradientNorms.Total(Gradients, normType)
-                : GradientNorms.Combine(TensorNorms(normType), normType);
+            var buffer = Precise ? null : ContiguousGradients.Of(Gradients);
+            _cachedTotal = buffer is null
+                ? GradientNorms.Combine(TensorNorms(normType), normType)
+                : buffer.Buffer.numel() > TensorNormKernels.DirectLimit && RowNormsFor(normType) is { } rows
+                    ? linalg.vector_norm(rows, normType)
+                    : GradientNorms.Total(Gradients, normType);
             _cachedTotalNormType = normType;
         }
 
@@ -99,6 +102,7 @@ public sealed class GradientClipContext
     /// <summary>Tells the context that the gradients changed, so that norms are computed afresh on the next request.</summary>
     public void MarkModified()
     {
+        (Gradients as ClipCallGradients)?.ForgetTotal();
         _cachedNorms = null;
         _cachedTotal = null;
         _cachedRows = null;
@@ -117,6 +121,7 @@ public sealed class GradientClipContext
         ArgumentNullException.ThrowIfNull(coefficient);
 
         // Applied when a norm is next asked for: a global rule alone never asks again, so it pays nothing.
+        (Gradients as ClipCallGradients)?.ForgetTotal();
         _pendingScale = _pendingScale is null ? coefficient : _pendingScale * coefficient;
     }
 

@@ -120,7 +120,7 @@ public sealed class GradientClipper
 
         // Gradients that are still the views of one ContiguousGradients buffer are clipped with fused calls on it.
         var contiguous = ContiguousGradients.Holding(owners, gradients);
-        var context = new GradientClipContext(names, contiguous is null ? gradients : contiguous.Wrap(gradients));
+        var context = new GradientClipContext(names, new ClipCallGradients(gradients, contiguous));
         var outcome = _guard.Inspect(context);
         if (outcome.SkipStep)
         {

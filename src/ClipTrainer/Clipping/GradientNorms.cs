@@ -125,7 +125,7 @@ public static class GradientNorms
         if (ContiguousGradients.Of(gradients) is { } buffer)
         {
             // One reduction over the whole buffer: its padding is 0 and adds nothing to any p-norm.
-            var total = double.IsPositiveInfinity(normType)
+            var total = double.IsPositiveInfinity(normType) || buffer.Buffer.numel() <= TensorNormKernels.DirectLimit
                 ? linalg.vector_norm(buffer.Buffer, normType).to(ScalarType.Float64)
                 : linalg.vector_norm(TensorNormKernels.RowNorms(buffer, normType), normType);
             return total.MoveToOuterDisposeScope();
@@ -188,24 +188,31 @@ public static class GradientNorms
     {
         ArgumentNullException.ThrowIfNull(gradients);
         using var noGrad = no_grad();
-        var coefficient = Coefficients(totalNorm, threshold);
+        double? known = gradients is ClipCallGradients call && call.TryGetValue(totalNorm, out var value) ? value : null;
+        ClippingArguments.CheckThreshold(threshold, nameof(threshold));
+
+        // With the total the NaN/Inf check read, c is computed on the host: no tensor arithmetic, no conversion.
+        var hostCoefficient = known is { } total ? Math.Min(1.0, threshold / (total + Epsilon)) : double.NaN;
+        var coefficient = known is null ? Coefficients(totalNorm, threshold) : tensor(hostCoefficient, totalNorm.dtype, totalNorm.device);
         if (gradients.Count == 0)
         {
             return coefficient;
         }
 
         using var scope = NewDisposeScope();
+
+        // Converted once per type and device: a float64 factor on a float32 gradient costs 3 times as much per call (measured).
+        Tensor FactorFor(Tensor gradient) => known is null ? AsTypeOf(coefficient, gradient) : tensor(hostCoefficient, gradient.dtype, gradient.device);
         if (ContiguousGradients.Of(gradients) is { } buffer)
         {
-            buffer.Buffer.mul_(AsTypeOf(coefficient, buffer.Buffer));
+            buffer.Buffer.mul_(FactorFor(buffer.Buffer));
             return coefficient;
         }
 
-        // Converted once per type and device: a float64 factor on a float32 gradient costs 4 times as much per call (measured).
-        var converted = AsTypeOf(coefficient, gradients[0]);
+        var converted = FactorFor(gradients[0]);
         foreach (var gradient in gradients)
         {
-            gradient.mul_(SameKind(converted, gradient) ? converted : AsTypeOf(coefficient, gradient));
+            gradient.mul_(SameKind(converted, gradient) ? converted : FactorFor(gradient));
         }
 
         return coefficient;
