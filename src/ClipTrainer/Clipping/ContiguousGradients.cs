@@ -42,6 +42,8 @@ public sealed class ContiguousGradients : IDisposable
 {
     private static readonly ConditionalWeakTable<Parameter, ContiguousGradients> Owners = new();
 
+    private const long MaximumMembershipElements = 1 << 20;
+
     private readonly Parameter[] _parameters;
     private readonly Tensor[] _views;
     private readonly IntPtr[] _viewImplementations;
@@ -111,6 +113,19 @@ public sealed class ContiguousGradients : IDisposable
             Buffer = zeros(rows * RowLength, first.dtype, first.device).DetachFromDisposeScope();
             Rows = Buffer.view(rows, RowLength).DetachFromDisposeScope();
             RowOwners = tensor(rowOwners.ToArray(), device: first.device).DetachFromDisposeScope();
+
+            // Tensors × rows, 1 where a row belongs to a tensor: per-tensor sums of row values in one matrix-vector
+            // product, when that matrix is small (else a scatter-add does it).
+            if (_parameters.Length * rows <= MaximumMembershipElements)
+            {
+                var membership = new double[_parameters.Length * rows];
+                for (var r = 0; r < rowOwners.Count; r++)
+                {
+                    membership[rowOwners[r] * rows + r] = 1;
+                }
+
+                RowMembership = tensor(membership, [_parameters.Length, rows], ScalarType.Float64, first.device).DetachFromDisposeScope();
+            }
             _views = new Tensor[_parameters.Length];
             for (var i = 0; i < _parameters.Length; i++)
             {
@@ -165,6 +180,8 @@ public sealed class ContiguousGradients : IDisposable
     internal Tensor Rows { get; }
 
     internal Tensor RowOwners { get; }
+
+    internal Tensor? RowMembership { get; }
 
     internal int Count => _parameters.Length;
 
@@ -242,6 +259,7 @@ public sealed class ContiguousGradients : IDisposable
         }
 
         RowOwners.Dispose();
+        RowMembership?.Dispose();
         Rows.Dispose();
         Buffer.Dispose();
     }

@@ -174,7 +174,7 @@ public static class GradientNorms
         ClippingArguments.CheckThreshold(threshold, nameof(threshold));
         using var scope = NewDisposeScope();
         using var noGrad = no_grad(); // as in PyTorch: clipping is bookkeeping, not part of any graph
-        return (threshold / (norms + Epsilon)).clamp_max_(1.0).MoveToOuterDisposeScope();
+        return norms.add(Epsilon).reciprocal_().mul_(threshold).clamp_max_(1.0).MoveToOuterDisposeScope();
     }
 
     /// <summary>Scales every gradient, in place, by one coefficient computed from a given total norm.</summary>
