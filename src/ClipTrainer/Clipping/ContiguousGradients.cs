@@ -12,10 +12,10 @@ namespace ClipTrainer.Clipping;
 /// </summary>
 /// <remarks>
 /// <para>
-/// Opt-in. Create it after the model is on its device and before the first <c>backward()</c>; a
-/// <see cref="GradientClipper"/> then detects, on each call, that every gradient it clips is still a view into the
-/// buffer (a pointer comparison per tensor, no native call) and uses the fused path; otherwise it falls back to the
-/// per-tensor path, with the same results.
+/// Opt-in. Create it once the model is on its device and in its type, typically before training (gradients that
+/// already exist are copied in); a <see cref="GradientClipper"/> then detects, on each call, that every gradient it
+/// clips is still a view into the buffer (one pointer comparison per gradient it fetches anyway, no extra native
+/// call) and uses the fused path; otherwise it falls back to the per-tensor path, with the same results.
 /// </para>
 /// <para>
 /// Why the views survive training (libtorch 2.10, TorchSharp 0.107): autograd's <c>AccumulateGrad</c> adds a new
