@@ -37,7 +37,7 @@ public sealed class GlobalNormClippingRule : IGradientClippingRule
     public IReadOnlyList<GradientClipStage> Apply(GradientClipContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        var total = GradientNorms.Combine(context.TensorNorms(NormType), NormType);
+        var total = context.TotalNorm(NormType);
         var coefficient = GradientNorms.ClipWithNorm(context.Gradients, total, Threshold);
         context.MarkScaled(coefficient);
         return [new GradientClipStage(Name, [GroupName], total.reshape(1), coefficient.reshape(1), coefficient.lt(1.0))];

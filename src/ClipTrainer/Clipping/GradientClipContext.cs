@@ -8,12 +8,19 @@ namespace ClipTrainer.Clipping;
 /// </summary>
 /// <remarks>
 /// Only gradients that exist and belong to parameters that require one are in a context. Tensors the context
-/// computes belong to the dispose scope that is current when they are computed.
+/// computes belong to the dispose scope that is current when they are computed. When the gradients are the views of
+/// a <see cref="ContiguousGradients"/> buffer (the list is its <see cref="ContiguousGradients.Gradients"/>, or the
+/// clipper found them to be its views), norms are computed on the buffer with fused calls.
 /// </remarks>
 public sealed class GradientClipContext
 {
     private Tensor? _cachedNorms;
     private double _cachedNormType;
+    private Tensor? _cachedTotal;
+    private double _cachedTotalNormType;
+    private Tensor? _cachedRows;
+    private double _cachedRowsNormType;
+    private Tensor? _pendingScale;
 
     /// <summary>Creates a context over named gradients, with or without their weights.</summary>
     /// <param name="parameterNames">The name of each gradient's parameter, as <c>named_parameters()</c> gives it.</param>
@@ -59,17 +66,57 @@ public sealed class GradientClipContext
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="normType"/> is NaN or below 1.</exception>
     public Tensor TensorNorms(double normType)
     {
+        ClippingArguments.CheckNormType(normType, nameof(normType));
+        ApplyPendingScale();
         if (_cachedNorms is null || !_cachedNormType.Equals(normType))
         {
-            _cachedNorms = GradientNorms.PerTensor(Gradients, normType);
+            using var noGrad = no_grad();
+            _cachedNorms = Precise
+                ? GradientNorms.PrecisePerTensor(Gradients, normType)
+                : ContiguousGradients.Of(Gradients) is { } buffer && RowNormsFor(normType) is { } rows
+                    ? TensorNormKernels.PerTensorFromRows(buffer, rows, normType)
+                    : GradientNorms.PerTensor(Gradients, normType);
             _cachedNormType = normType;
         }
 
         return _cachedNorms;
     }
 
+    /// <summary>
+    /// Gets the current total p-norm of <see cref="Gradients"/> (see <see cref="GradientNorms.Total"/>), computed once
+    /// and shared by the non-finite guard and the rules until <see cref="MarkModified"/> is called or p changes.
+    /// </summary>
+    /// <param name="normType">p: ≥ 1 or +∞.</param>
+    /// <returns>A 0-dimensional float64 tensor. Do not dispose it: later calls may return it again.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="normType"/> is NaN or below 1.</exception>
+    public Tensor TotalNorm(double normType)
+    {
+        ClippingArguments.CheckNormType(normType, nameof(normType));
+        ApplyPendingScale();
+        if (_cachedTotal is null || !_cachedTotalNormType.Equals(normType))
+        {
+            using var noGrad = no_grad();
+            var buffer = Precise ? null : ContiguousGradients.Of(Gradients);
+            _cachedTotal = buffer is null || (_cachedNorms is not null && _cachedNormType.Equals(normType))
+                ? GradientNorms.Combine(TensorNorms(normType), normType)
+                : buffer.Buffer.numel() > TensorNormKernels.DirectLimit && RowNormsFor(normType) is { } rows
+                    ? linalg.vector_norm(rows, normType)
+                    : GradientNorms.Total(Gradients, normType);
+            _cachedTotalNormType = normType;
+        }
+
+        return _cachedTotal;
+    }
+
     /// <summary>Tells the context that the gradients changed, so that norms are computed afresh on the next request.</summary>
-    public void MarkModified() => _cachedNorms = null;
+    public void MarkModified()
+    {
+        (Gradients as ClipCallGradients)?.ForgetTotal();
+        _cachedNorms = null;
+        _cachedTotal = null;
+        _cachedRows = null;
+        _pendingScale = null;
+    }
 
     /// <summary>
     /// Tells the context that the gradients were multiplied by coefficients c ≥ 0: one for all (a 0-dimensional tensor)
@@ -82,9 +129,74 @@ public sealed class GradientClipContext
     public void MarkScaled(Tensor coefficient)
     {
         ArgumentNullException.ThrowIfNull(coefficient);
+
+        (Gradients as ClipCallGradients)?.ForgetTotal();
+        if (coefficient.dim() == 0)
+        {
+            // Applied when a norm is next asked for: a global rule alone never asks again, so it pays nothing.
+            _pendingScale = _pendingScale is null ? coefficient : _pendingScale * coefficient;
+            return;
+        }
+
+        // One coefficient per gradient (local rules): the per-tensor norms follow it; the total and a buffer's row norms
+        // cannot, and are measured again, from the scaled per-tensor norms, when asked for.
+        ApplyPendingScale();
+        using var noGrad = no_grad();
+        _cachedNorms = _cachedNorms is null ? null : _cachedNorms * coefficient.to(_cachedNorms.dtype, _cachedNorms.device);
+        _cachedTotal = null;
+        _cachedRows = null;
+    }
+
+    /// <summary>Whether norms are accumulated exactly in float64 (set by the guard when the fast total overflowed or vanished).</summary>
+    internal bool Precise { get; private set; }
+
+    /// <summary>Switches to exact float64 accumulation and forgets every cached norm.</summary>
+    internal void UsePreciseNorms()
+    {
+        MarkModified();
+        Precise = true;
+    }
+
+    private void ApplyPendingScale()
+    {
+        if (_pendingScale is not { } scale)
+        {
+            return;
+        }
+
+        _pendingScale = null;
+        using var noGrad = no_grad();
         if (_cachedNorms is not null)
         {
-            _cachedNorms = _cachedNorms * coefficient.to(_cachedNorms.dtype, _cachedNorms.device);
+            _cachedNorms = _cachedNorms * scale.to(_cachedNorms.dtype, _cachedNorms.device);
         }
+
+        if (_cachedTotal is not null)
+        {
+            _cachedTotal = _cachedTotal * scale.to(_cachedTotal.dtype, _cachedTotal.device);
+        }
+
+        if (_cachedRows is not null)
+        {
+            _cachedRows = _cachedRows * scale.to(_cachedRows.dtype, _cachedRows.device);
+        }
+    }
+
+    // A contiguous buffer's float64 row norms, kept so that the per-tensor norms after the total cost no second pass
+    // over the gradients (none for p = ∞, whose per-tensor norms need a maximum per segment).
+    private Tensor? RowNormsFor(double normType)
+    {
+        if (double.IsPositiveInfinity(normType) || ContiguousGradients.Of(Gradients) is not { } buffer)
+        {
+            return null;
+        }
+
+        if (_cachedRows is null || !_cachedRowsNormType.Equals(normType))
+        {
+            _cachedRows = TensorNormKernels.RowNorms(buffer, normType);
+            _cachedRowsNormType = normType;
+        }
+
+        return _cachedRows;
     }
 }

@@ -29,8 +29,10 @@ public sealed class GradientClipReport : IDisposable
         Tensor wasClipped,
         bool skipStep,
         long nonFiniteElementCount,
-        IReadOnlyList<string> nonFiniteParameterNames)
+        IReadOnlyList<string> nonFiniteParameterNames,
+        double? totalNormValue = null)
     {
+        _totalNorm = totalNormValue;
         TotalNormTensor = totalNorm;
         PostClipNormTensor = postClipNorm;
         ParameterNames = parameterNames;
@@ -78,7 +80,8 @@ public sealed class GradientClipReport : IDisposable
 
     /// <summary>
     /// Gets the pre-clip p-norm of each measured gradient (after zeroing under <see cref="NonFiniteGradientPolicy.ZeroNonFinite"/>),
-    /// as a float64 vector on the gradients' device (no synchronisation).
+    /// as a float64 vector on the gradients' device (no synchronisation); empty unless the clipper's
+    /// <see cref="GradientClipper.RecordParameterNorms"/> is on.
     /// </summary>
     public Tensor ParameterNormsTensor { get; }
 

@@ -58,6 +58,13 @@ public sealed class GradientClipper
     /// <summary>Gets the non-finite gradient policy.</summary>
     public NonFiniteGradientPolicy NonFinitePolicy { get; }
 
+    /// <summary>
+    /// Gets or sets whether each report holds the pre-clip norm of every gradient tensor
+    /// (<see cref="GradientClipReport.ParameterNormsTensor"/>); off, that vector is empty and the call saves their computation.
+    /// </summary>
+    /// <value>Default: false. The training loop turns it on when the history records per-layer or per-parameter norms.</value>
+    public bool RecordParameterNorms { get; set; }
+
     /// <summary>Gets how many calls reported <see cref="GradientClipReport.SkipStep"/> so far.</summary>
     public long SkippedStepCount => _skippedStepCount;
 
@@ -149,6 +156,7 @@ public sealed class GradientClipper
         using var scope = NewDisposeScope();
         using var noGrad = no_grad(); // as in PyTorch: clipping is bookkeeping, not part of any graph
         var names = new List<string>(parameters.Count);
+        var owners = new List<Parameter>(parameters.Count);
         var gradients = new List<Tensor>(parameters.Count);
         var weights = new List<Tensor>(parameters.Count);
         foreach (var (name, parameter) in parameters)
@@ -156,26 +164,32 @@ public sealed class GradientClipper
             if (parameter is not null && parameter.requires_grad && parameter.grad is { } gradient)
             {
                 names.Add(name);
+                owners.Add(parameter);
                 gradients.Add(gradient);
                 weights.Add(parameter);
             }
         }
 
-        var context = new GradientClipContext(names, gradients, weights);
+        // Gradients that are still the views of one ContiguousGradients buffer are clipped with fused calls on it.
+        var contiguous = ContiguousGradients.Holding(owners, gradients);
+        var context = new GradientClipContext(names, new ClipCallGradients(gradients, contiguous), weights);
         var outcome = _guard.Inspect(context);
-        var parameterNorms = context.TensorNorms(NormType);
+        var parameterNorms = RecordParameterNorms ? context.TensorNorms(NormType) : zeros(0, ScalarType.Float64, outcome.TotalNorm.device);
         if (outcome.SkipStep)
         {
             Interlocked.Increment(ref _skippedStepCount);
         }
 
         var stages = outcome.SkipStep ? [] : Rule.Apply(context);
-        var wasClipped = stages.Count == 0
-            ? zeros(Array.Empty<long>(), ScalarType.Bool, outcome.TotalNorm.device)
-            : stack(stages.Select(s => s.ClippedTensor.reshape(Array.Empty<long>())).ToArray()).any();
+        var wasClipped = stages.Count switch
+        {
+            0 => zeros(Array.Empty<long>(), ScalarType.Bool, outcome.TotalNorm.device),
+            1 => stages[0].ClippedTensor.reshape(Array.Empty<long>()),
+            _ => stack(stages.Select(s => s.ClippedTensor.reshape(Array.Empty<long>())).ToArray()).any(),
+        };
 
         // After norm rules the context holds the scaled norms, so this is a small op; after value clipping a new pass.
-        var postClipNorm = outcome.SkipStep ? outcome.TotalNorm.clone() : GradientNorms.Combine(context.TensorNorms(NormType), NormType);
+        var postClipNorm = outcome.SkipStep ? outcome.TotalNorm.clone() : context.TotalNorm(NormType).clone();
 
         // The report outlives this scope on purpose: it owns the norms, the clipped flag and the stages' tensors.
         outcome.TotalNorm.MoveToOuterDisposeScope();
@@ -188,6 +202,6 @@ public sealed class GradientClipper
         }
 
         return new GradientClipReport(outcome.TotalNorm, postClipNorm, names, parameterNorms, NormType, stages, wasClipped, outcome.SkipStep,
-            outcome.NonFiniteElementCount, outcome.NonFiniteParameterNames);
+            outcome.NonFiniteElementCount, outcome.NonFiniteParameterNames, outcome.TotalNormValue);
     }
 }

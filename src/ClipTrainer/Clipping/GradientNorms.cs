@@ -11,10 +11,18 @@ namespace ClipTrainer.Clipping;
 /// <para>
 /// Norms: ‖g‖ₚ = (Σ|gᵢ|ᵖ)^(1/p), and ‖g‖∞ = max|gᵢ|. The norm of several tensors is computed as the p-norm of their
 /// per-tensor norms, which equals the norm of all their elements as one vector; it is what PyTorch does and is more
-/// accurate in float32 than one flat sum. Each per-tensor norm is accumulated in float64 (the gradient is converted
-/// 2²⁰ elements at a time, so the extra memory stays at 8 MB whatever the tensor's size): libtorch's float32 reduction
-/// alone loses up to ~3e-5 relative accuracy on a tensor of 2·10⁶ elements, and a float32 norm overflows for elements
-/// beyond ~1.8e19 (p = 2); in float64 neither happens for float32 gradients.
+/// accurate in float32 than one flat sum. Each per-tensor norm is reduced in blocks of at most 1,024 elements in the
+/// gradient's type (float32; half and bfloat16 in float32) and the block norms are combined in float64, without a
+/// float64 copy of the gradient: within ~1e-8 relative of a float64 reference on 2·10⁶ float32 elements, where
+/// libtorch's own float32 norm is off by 3.3e-5 (measured in <c>Float32AccuracyTests</c>). Float32 squares overflow
+/// beyond |gᵢ| ≈ 1.8e19 and vanish below ≈ 1e-19; <see cref="GradientClipper"/> then recomputes the norms exactly in
+/// float64 (it sees the total on the host for its NaN/Inf check anyway).
+/// </para>
+/// <para>
+/// Gradients that are the views of a <see cref="ContiguousGradients"/> buffer (its
+/// <see cref="ContiguousGradients.Gradients"/>, or what a clipper found to be its views) are handled with fused calls
+/// on the buffer: one reduction for the total, one segmented reduction for per-tensor norms, one multiplication per
+/// clip, whatever the number of tensors.
 /// </para>
 /// <para>
 /// Coefficients: c = min(1, threshold / (norm + 1e-6)), applied as g ← c·g to every gradient concerned, always, so
@@ -30,12 +38,10 @@ public static class GradientNorms
     /// <summary>The ε of c = threshold / (norm + ε): 1e-6, as in PyTorch's <c>clip_grad_norm_</c> and the lecture sketches <see cref="GradientClipping"/> carries over.</summary>
     public const double Epsilon = 1e-6;
 
-    private const long ChunkElements = 1 << 20;
-
     /// <summary>Computes the p-norm of each gradient tensor.</summary>
     /// <param name="gradients">The gradient tensors (any shape, floating point).</param>
     /// <param name="normType">p: ≥ 1 or +∞.</param>
-    /// <returns>A float64 vector of length <c>gradients.Count</c>, accumulated in float64, on the first gradient's device (CPU when empty).</returns>
+    /// <returns>A float64 vector of length <c>gradients.Count</c>, block norms combined in float64, on the first gradient's device (CPU when empty).</returns>
     /// <exception cref="ArgumentNullException"><paramref name="gradients"/> is null.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="normType"/> is NaN or below 1.</exception>
     public static Tensor PerTensor(IReadOnlyList<Tensor> gradients, double normType)
@@ -48,11 +54,45 @@ public static class GradientNorms
         }
 
         using var scope = NewDisposeScope();
-
         using var noGrad = no_grad(); // as in PyTorch: clipping is bookkeeping, not part of any graph
+        if (ContiguousGradients.Of(gradients) is { } buffer && !double.IsPositiveInfinity(normType))
+        {
+            return TensorNormKernels.PerTensorFromRows(buffer, TensorNormKernels.RowNorms(buffer, normType), normType).MoveToOuterDisposeScope();
+        }
+
+        return Stack(gradients, g => TensorNormKernels.Fast(g, normType)).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>The per-tensor norms accumulated exactly in float64 (a float64 copy of every gradient): the slow path for totals the fast one cannot represent.</summary>
+    internal static Tensor PrecisePerTensor(IReadOnlyList<Tensor> gradients, double normType)
+    {
+        if (gradients.Count == 0)
+        {
+            return zeros(0, ScalarType.Float64);
+        }
+
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        return Stack(gradients, g => TensorNormKernels.Precise(g, normType)).MoveToOuterDisposeScope();
+    }
+
+    private static Tensor Stack(IReadOnlyList<Tensor> gradients, Func<Tensor, Tensor> norm)
+    {
         var device = gradients[0].device;
-        var norms = gradients.Select(g => TensorNorm(g, normType).to(device)).ToArray();
-        return stack(norms).MoveToOuterDisposeScope();
+        var norms = new Tensor[gradients.Count];
+        var sameDevice = true;
+        for (var i = 0; i < norms.Length; i++)
+        {
+            norms[i] = norm(gradients[i]);
+            sameDevice &= i == 0 || gradients[i].device_type == gradients[0].device_type && gradients[i].device_index == gradients[0].device_index;
+        }
+
+        if (!sameDevice || norms.Any(n => n.dtype != norms[0].dtype))
+        {
+            norms = norms.Select(n => n.to(ScalarType.Float64, device)).ToArray();
+        }
+
+        return norms.Length == 1 ? norms[0].reshape(1).to(ScalarType.Float64) : stack(norms).to(ScalarType.Float64);
     }
 
     /// <summary>Combines norms into one: the p-norm of a vector of norms (the maximum for p = +∞).</summary>
@@ -78,8 +118,19 @@ public static class GradientNorms
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="normType"/> is NaN or below 1.</exception>
     public static Tensor Total(IReadOnlyList<Tensor> gradients, double normType)
     {
+        ArgumentNullException.ThrowIfNull(gradients);
+        ClippingArguments.CheckNormType(normType, nameof(normType));
         using var scope = NewDisposeScope();
         using var noGrad = no_grad(); // as in PyTorch: clipping is bookkeeping, not part of any graph
+        if (ContiguousGradients.Of(gradients) is { } buffer)
+        {
+            // One reduction over the whole buffer: its padding is 0 and adds nothing to any p-norm.
+            var total = double.IsPositiveInfinity(normType) || buffer.Buffer.numel() <= TensorNormKernels.DirectLimit
+                ? linalg.vector_norm(buffer.Buffer, normType).to(ScalarType.Float64)
+                : linalg.vector_norm(TensorNormKernels.RowNorms(buffer, normType), normType);
+            return total.MoveToOuterDisposeScope();
+        }
+
         return Combine(PerTensor(gradients, normType), normType).MoveToOuterDisposeScope();
     }
 
@@ -123,7 +174,7 @@ public static class GradientNorms
         ClippingArguments.CheckThreshold(threshold, nameof(threshold));
         using var scope = NewDisposeScope();
         using var noGrad = no_grad(); // as in PyTorch: clipping is bookkeeping, not part of any graph
-        return (threshold / (norms + Epsilon)).clamp_max_(1.0).MoveToOuterDisposeScope();
+        return norms.add(Epsilon).reciprocal_().mul_(threshold).clamp_max_(1.0).MoveToOuterDisposeScope();
     }
 
     /// <summary>Scales every gradient, in place, by one coefficient computed from a given total norm.</summary>
@@ -137,10 +188,31 @@ public static class GradientNorms
     {
         ArgumentNullException.ThrowIfNull(gradients);
         using var noGrad = no_grad();
-        var coefficient = Coefficients(totalNorm, threshold);
+        double? known = gradients is ClipCallGradients call && call.TryGetValue(totalNorm, out var value) ? value : null;
+        ClippingArguments.CheckThreshold(threshold, nameof(threshold));
+
+        // With the total the NaN/Inf check read, c is computed on the host: no tensor arithmetic, no conversion.
+        var hostCoefficient = known is { } total ? Math.Min(1.0, threshold / (total + Epsilon)) : double.NaN;
+        var coefficient = known is null ? Coefficients(totalNorm, threshold) : tensor(hostCoefficient, totalNorm.dtype, totalNorm.device);
+        if (gradients.Count == 0)
+        {
+            return coefficient;
+        }
+
+        using var scope = NewDisposeScope();
+
+        // Converted once per type and device: a float64 factor on a float32 gradient costs 3 times as much per call (measured).
+        Tensor FactorFor(Tensor gradient) => known is null ? AsTypeOf(coefficient, gradient) : tensor(hostCoefficient, gradient.dtype, gradient.device);
+        if (ContiguousGradients.Of(gradients) is { } buffer)
+        {
+            buffer.Buffer.mul_(FactorFor(buffer.Buffer));
+            return coefficient;
+        }
+
+        var converted = FactorFor(gradients[0]);
         foreach (var gradient in gradients)
         {
-            Scale(gradient, coefficient);
+            gradient.mul_(SameKind(converted, gradient) ? converted : FactorFor(gradient));
         }
 
         return coefficient;
@@ -168,74 +240,76 @@ public static class GradientNorms
 
         using var noGrad = no_grad(); // as in PyTorch: clipping is bookkeeping, not part of any graph
         var coefficients = Coefficients(groupNorms.reshape(groups.Count), threshold);
+        if (groups.Count == 0 || gradients.Count == 0)
+        {
+            return coefficients;
+        }
+
         using var scope = NewDisposeScope();
-        var perGroup = coefficients.unbind(0);
+        if (ContiguousGradients.Of(gradients) is { } buffer && CoversEachTensorOnce(groups, gradients.Count))
+        {
+            // Each row belongs to one tensor, each tensor to one group: one gather and one broadcast multiplication.
+            var groupOf = new long[gradients.Count];
+            for (var g = 0; g < groups.Count; g++)
+            {
+                foreach (var member in groups[g].Members)
+                {
+                    groupOf[member] = g;
+                }
+            }
+
+            var perTensor = IsIdentity(groupOf) ? coefficients : coefficients.index_select(0, tensor(groupOf, device: coefficients.device));
+            var perRow = AsTypeOf(perTensor, buffer.Buffer).index_select(0, buffer.RowOwners).unsqueeze(1);
+            buffer.Rows.mul_(perRow);
+            return coefficients;
+        }
+
+        var perGroup = AsTypeOf(coefficients, gradients[0]).unbind(0);
         for (var g = 0; g < groups.Count; g++)
         {
             foreach (var member in groups[g].Members)
             {
-                Scale(gradients[member], perGroup[g]);
+                var gradient = gradients[member];
+                gradient.mul_(SameKind(perGroup[g], gradient) ? perGroup[g] : AsTypeOf(coefficients[g], gradient));
             }
         }
 
         return coefficients;
     }
 
-    private static Tensor TensorNorm(Tensor gradient, double normType)
+    private static Tensor AsTypeOf(Tensor coefficient, Tensor gradient) => coefficient.to(gradient.dtype, gradient.device);
+
+    private static bool SameKind(Tensor a, Tensor b) =>
+        a.dtype == b.dtype && a.device_type == b.device_type && a.device_index == b.device_index;
+
+    private static bool IsIdentity(long[] map)
     {
-        // libtorch reduces float32 in float32: 3e-5 relative error on one 2M-element tensor (measured in
-        // Float32AccuracyTests). Converting chunk by chunk to float64 keeps the error near 1e-8, cannot overflow, and
-        // bounds the extra memory to one chunk.
-        using var scope = NewDisposeScope();
-        using var noGrad = no_grad(); // as in PyTorch: clipping is bookkeeping, not part of any graph
-        var flat = gradient.reshape(-1);
-        if (flat.numel() == 0)
+        for (var i = 0; i < map.Length; i++)
         {
-            return zeros(Array.Empty<long>(), ScalarType.Float64, gradient.device).MoveToOuterDisposeScope();
+            if (map[i] != i)
+            {
+                return false;
+            }
         }
 
-        if (double.IsPositiveInfinity(normType))
-        {
-            // max |gᵢ| is exact in any precision: no conversion needed.
-            return flat.abs().max().to(ScalarType.Float64).MoveToOuterDisposeScope();
-        }
-
-        var count = flat.numel();
-        if (count <= ChunkElements)
-        {
-            return Norm64(flat.to(ScalarType.Float64), normType).MoveToOuterDisposeScope();
-        }
-
-        var parts = new List<Tensor>();
-        for (long start = 0; start < count; start += ChunkElements)
-        {
-            using var chunk = flat.narrow(0, start, Math.Min(ChunkElements, count - start)).to(ScalarType.Float64);
-            parts.Add(Norm64(chunk, normType));
-        }
-
-        return linalg.vector_norm(stack(parts), normType).MoveToOuterDisposeScope();
+        return true;
     }
 
-    // libtorch's general vector_norm is several times slower on the CPU than these special cases (measured with the
-    // clip-benchmark sample), and they are exact rewrites of the same sums.
-    private static Tensor Norm64(Tensor values, double normType) => normType switch
+    private static bool CoversEachTensorOnce(IReadOnlyList<GradientGroup> groups, int count)
     {
-        1 => values.abs().sum(),
-        2 => values.dot(values).sqrt(),
-        _ => linalg.vector_norm(values, normType),
-    };
+        var seen = new bool[count];
+        var total = 0;
+        foreach (var member in groups.SelectMany(g => g.Members))
+        {
+            if (member >= count || seen[member])
+            {
+                return false;
+            }
 
-    private static void Scale(Tensor gradient, Tensor coefficient)
-    {
-        // A 0-dim float64 coefficient does not promote a float32 gradient: the product stays in the gradient's type.
-        if (coefficient.device == gradient.device)
-        {
-            gradient.mul_(coefficient);
+            seen[member] = true;
+            total++;
         }
-        else
-        {
-            using var onDevice = coefficient.to(gradient.device);
-            gradient.mul_(onDevice);
-        }
+
+        return total == count;
     }
 }

@@ -1,3 +1,4 @@
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace ClipTrainer.Clipping;
@@ -8,6 +9,11 @@ internal static class HostRead
     public static double Double(Tensor value)
     {
         ObjectDisposedException.ThrowIf(value.IsInvalid, value);
+        if (value.dtype == ScalarType.Float64 && value.device_type == DeviceType.CPU)
+        {
+            return value.item<double>(); // no conversion: one native call
+        }
+
         using var scope = NewDisposeScope();
         return value.to(ScalarType.Float64, CPU).item<double>();
     }

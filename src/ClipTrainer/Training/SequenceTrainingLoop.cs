@@ -140,6 +140,7 @@ public static class SequenceTrainingLoop
         var parameters = model.named_parameters().Select(p => (p.name, p.parameter)).ToList();
         using var optimizer = OptimizerFactory.Create(settings, parameters.Select(p => p.parameter).ToList());
         var clipper = GradientClipper.CreateValidated(settings.Clipping);
+        clipper.RecordParameterNorms = settings.RecordGradientNorms != GradientNormDetail.None;
         using var log = new TrainingStepLog(settings.StepRecordBlockSize, device, settings.RecordGradientNorms, settings.Clipping.NormType,
             parameters.Select(p => p.name).ToArray());
         using var best = new BestWeights(model);

@@ -257,4 +257,21 @@ public sealed class GradientClipperTests
         Assert.Empty(Gradients.Of(empty));
         if (mode == ClippingMode.LocalNorm) Assert.Equal([0.0, normOfA], report.GroupNorms);
     }
+
+    [Theory]
+    [InlineData(3e20f, 1.0)]   // float32 squares overflow (beyond ~1.8e19): the clipper measures again in float64
+    [InlineData(3e-25f, 2.0)]  // float32 squares vanish (below ~1e-19): the same
+    [InlineData(3e20f, 2.0)]
+    public void Clip_ExtremeFiniteFloat32Gradients_AreMeasuredExactly(float scale, double normType)
+    {
+        var a = Gradients.With([3 * scale, 4 * scale]);
+        var b = Gradients.With([0, 12 * scale]);
+        var expected = normType == 1 ? 19.0 * scale : 13.0 * scale;
+
+        using var report = Clipper(ClippingMode.GlobalNorm, threshold: 1, normType: normType).Clip([("a", a), ("b", b)]);
+
+        Assert.False(report.SkipStep);
+        Gradients.AssertClose(expected, report.TotalNorm, 1e-6);
+        Gradients.AssertClose(Math.Min(1, 1 / (expected + 1e-6)), report.Coefficients[0], 1e-6);
+    }
 }
