@@ -139,6 +139,9 @@ public static class SequenceTrainingLoop
         torch.manual_seed(settings.Seed); // dropout draws from the global generator: seed it so runs repeat
         var parameters = model.named_parameters().Select(p => (p.name, p.parameter)).ToList();
         using var optimizer = OptimizerFactory.Create(settings, parameters.Select(p => p.parameter).ToList());
+        // Gradients as views into one buffer, so the clipper measures and scales them with one call each instead of
+        // one per tensor (optimizer.zero_grad zeroes in place, which keeps the views).
+        using var contiguous = CanBeContiguous(parameters) ? new ContiguousGradients(parameters) : null;
         var clipper = GradientClipper.CreateValidated(settings.Clipping);
         clipper.RecordParameterNorms = settings.RecordGradientNorms != GradientNormDetail.None;
         using var log = new TrainingStepLog(settings.StepRecordBlockSize, device, settings.RecordGradientNorms, settings.Clipping.NormType,
@@ -238,6 +241,13 @@ public static class SequenceTrainingLoop
         state.DeliverSteps(state.Log.Record(state.Epoch, state.GlobalStep, state.StepInEpoch, state.LearningRate, loss, report));
         Notify(state, c => c.OnAfterOptimizerStep(state, report));
         if (state.Log.IsFull) state.DeliverSteps(state.Log.Flush());
+    }
+
+    private static bool CanBeContiguous(IReadOnlyList<(string Name, Parameter Parameter)> parameters)
+    {
+        var trainable = parameters.Select(p => p.Parameter).Where(p => p.requires_grad).ToArray();
+        return trainable.Length > 0 && trainable[0].is_floating_point() && trainable.All(p =>
+            p.dtype == trainable[0].dtype && p.device_type == trainable[0].device_type && p.device_index == trainable[0].device_index);
     }
 
     /// <summary>The first batch's outputs and labels must fit the task: read once per run, so a mismatch names itself.</summary>

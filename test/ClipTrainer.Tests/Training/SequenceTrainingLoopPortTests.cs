@@ -67,7 +67,9 @@ public class SequenceTrainingLoopPortTests
             Assert.Equal(c, s.StageCoefficients[0], 1e-9);
             Assert.Equal(c * s.PreClipNorm, s.PostClipNorm, 1e-9);
             Assert.Equal(s.PreClipNorm > 0.3 + 1e-6, s.Clipped);
-            Assert.Equal(s.PreClipNorm, Math.Sqrt(s.GroupNorms.Sum(n => n * n)), 1e-9); // per-parameter norms make up the total
+            // Per-parameter norms make up the total, within the norms' documented accuracy (1e-6 relative): the loop's
+            // contiguous gradients measure the total with one fused reduction, the per-tensor norms separately.
+            Assert.Equal(s.PreClipNorm, Math.Sqrt(s.GroupNorms.Sum(n => n * n)), 1e-6 * s.PreClipNorm);
         }
     }
 
@@ -129,7 +131,7 @@ public class SequenceTrainingLoopPortTests
 
         Assert.Equal(["recurrent[l0]", "recurrent[l1]", "head"], history.NormGroupNames);
         Assert.Empty(history.StageNames);
-        Assert.All(history.Steps, s => Assert.Equal(s.PreClipNorm, Math.Sqrt(s.GroupNorms.Sum(n => n * n)), 1e-9));
+        Assert.All(history.Steps, s => Assert.Equal(s.PreClipNorm, Math.Sqrt(s.GroupNorms.Sum(n => n * n)), 1e-6 * s.PreClipNorm));
     }
 
     [Fact]
