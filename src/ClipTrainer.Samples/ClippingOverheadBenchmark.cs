@@ -19,8 +19,7 @@ internal static class ClippingOverheadBenchmark
 
     public static void Run(string[] args)
     {
-        int at = Array.IndexOf(args, "--rounds");
-        int rounds = at >= 0 ? int.Parse(args[at + 1], CultureInfo.InvariantCulture) : 300;
+        int rounds = SampleArguments.ParseWithoutOutput(Name, args, SampleArguments.Rounds).Number(SampleArguments.Rounds, 300);
         torch.random.manual_seed(7);
         using var lstm = nn.LSTM(32, 128, numLayers: 2, batchFirst: true);
         using var head = nn.Linear(128, 5);
@@ -30,6 +29,8 @@ internal static class ClippingOverheadBenchmark
         using var input = randn(64, 50, 32);
         using var labels = randint(0, 5, [64]);
 
+        // A raw TorchSharp forward + backward, timed as the scale for the clip calls: a baseline on purpose, not a second
+        // training loop (it never steps an optimizer; the samples train through SequenceTrainingLoop).
         double TrainingStep()
         {
             using var scope = NewDisposeScope();
