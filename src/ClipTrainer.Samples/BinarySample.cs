@@ -61,7 +61,7 @@ public static class BinarySample
         SampleOutput.WriteChart(arguments.OutputDirectory, model.History, $"{Name}, local norm 0.5 per parameter", ChartThreshold.For(options.Clipping));
 
         return new SampleResult(
-            $"GRU 16, variable length 8–30, local norm 0.5 per parameter, {model.History.Epochs.Count} epochs",
+            $"GRU 16, length 8–30, local norm 0.5, {model.History.Epochs.Count} epochs",
             $"Accuracy {metrics.Accuracy:F3}, AUC {metrics.AreaUnderRocCurve:F3}",
             arguments.OutputDirectory);
     }

@@ -80,8 +80,8 @@ public static class MulticlassSample
         SampleOutput.WriteChart(arguments.OutputDirectory, history, $"{Name}, global 1.0 then 0.5 per layer", ChartThreshold.For(options.Clipping));
 
         return new SampleResult(
-            $"LSTM 24, 4 gestures, global-then-local (1.0, 0.5 per layer), early stopping (patience 3)",
-            $"MicroAccuracy {metrics.MicroAccuracy:F3}, LogLoss {metrics.LogLoss:F3} (stopped at epoch {history.Epochs.Count}, kept {history.BestEpoch})",
+            "LSTM 24, global 1.0 then 0.5 per layer, early stopping",
+            $"MicroAccuracy {metrics.MicroAccuracy:F3}, LogLoss {metrics.LogLoss:F3} (ran {history.Epochs.Count} epochs, kept {history.BestEpoch})",
             arguments.OutputDirectory);
     }
 

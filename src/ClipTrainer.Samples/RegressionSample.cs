@@ -60,7 +60,7 @@ public static class RegressionSample
         SampleOutput.WriteChart(arguments.OutputDirectory, model.History, $"{Name}, value clipping ±0.1", ChartThreshold.For(options.Clipping));
 
         return new SampleResult(
-            $"LSTM 32, mean pooling, value clipping ±0.1, {model.History.Epochs.Count} epochs",
+            $"LSTM 32, mean pooling, value ±0.1, {model.History.Epochs.Count} epochs",
             $"R² {metrics.RSquared:F3}, RMSE {metrics.RootMeanSquaredError:F4}",
             arguments.OutputDirectory);
     }

@@ -81,9 +81,9 @@ internal static class SeedSimpleRnnComparison
         SampleConsole.Line("mode              final loss  mean norm   max norm  clipped  seconds");
         rows.ForEach(row => SampleConsole.Line(row));
         return new SampleResult(
-            $"SimpleRNN 10→20→5 on random labels, once per clipping mode ({Modes.Length} runs × {epochs} × {batches} steps)",
+            $"SimpleRNN 10→20→5, random labels, {Modes.Length} clipping modes × {epochs * batches} steps",
             string.Create(CultureInfo.InvariantCulture,
-                $"no held-out data (random labels): final loss {finalLosses.Min():F3}–{finalLosses.Max():F3}, clipped {clippedShares.Min():P0}–{clippedShares.Max():P0} of steps"),
+                $"none (random labels); final loss {finalLosses.Min():F3}–{finalLosses.Max():F3}, {100 * clippedShares.Min():F0}–{100 * clippedShares.Max():F0} % of steps clipped"),
             arguments.OutputDirectory);
     }
 

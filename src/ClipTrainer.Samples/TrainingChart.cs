@@ -39,7 +39,9 @@ internal static class TrainingChart
         var panels = new[] { LossPanel(history, title), NormPanel(history, threshold), ClippedPanel(history) };
         using var bitmap = new SKBitmap(Width, PanelHeight * panels.Length);
         using (var canvas = new SKCanvas(bitmap))
-        using (var context = new SkiaRenderContext { RenderTarget = RenderTarget.PixelGraphic, SkCanvas = canvas })
+        // Text shaping (HarfBuzz) needs a font file: with no font installed it throws, so the chart is then drawn
+        // unshaped, which draws no text at all (ChartFonts says so on the console).
+        using (var context = new SkiaRenderContext { RenderTarget = RenderTarget.PixelGraphic, SkCanvas = canvas, UseTextShaping = ChartFonts.AreAvailable })
         {
             canvas.Clear(SKColors.White);
             for (int i = 0; i < panels.Length; i++)
