@@ -70,11 +70,12 @@ internal static class TrainingChart
 
     private static PlotModel NormPanel(TrainingHistory history, ChartThreshold? threshold)
     {
-        var model = Panel("global gradient norm per step", "norm");
+        // Norms spike by orders of magnitude above the threshold: on a linear axis the threshold line sits on the floor.
+        var model = Panel("global gradient norm per step (log scale)", "norm", logarithmic: true);
         var pre = new LineSeries { Title = "before clipping", Color = PreClipColor, StrokeThickness = 1 };
-        pre.Points.AddRange(history.Steps.Select(s => new DataPoint(s.Step, Finite(s.PreClipNorm))));
+        pre.Points.AddRange(history.Steps.Select(s => new DataPoint(s.Step, Positive(s.PreClipNorm))));
         var post = new LineSeries { Title = "after clipping", Color = PostClipColor, StrokeThickness = 1 };
-        post.Points.AddRange(history.Steps.Select(s => new DataPoint(s.Step, Finite(s.PostClipNorm))));
+        post.Points.AddRange(history.Steps.Select(s => new DataPoint(s.Step, Positive(s.PostClipNorm))));
         model.Series.Add(pre);
         model.Series.Add(post);
         if (threshold is { } line)
@@ -109,7 +110,7 @@ internal static class TrainingChart
         return model;
     }
 
-    private static PlotModel Panel(string title, string yTitle, string xTitle = "step", double? yMaximum = null)
+    private static PlotModel Panel(string title, string yTitle, string xTitle = "step", double? yMaximum = null, bool logarithmic = false)
     {
         var model = new PlotModel
         {
@@ -120,18 +121,26 @@ internal static class TrainingChart
             PlotAreaBorderColor = OxyColors.Gray,
         };
         model.Axes.Add(new LinearAxis { Position = AxisPosition.Bottom, Title = xTitle, MajorGridlineStyle = LineStyle.Dot });
-        model.Axes.Add(new LinearAxis
+        Axis values = logarithmic ? new LogarithmicAxis() : new LinearAxis();
+        values.Position = AxisPosition.Left;
+        values.Title = yTitle;
+        values.MajorGridlineStyle = LineStyle.Dot;
+        values.Minimum = yMaximum is null ? double.NaN : 0;
+        values.Maximum = yMaximum ?? double.NaN;
+        model.Axes.Add(values);
+        // Above the plot area, in one row: every panel keeps the same width, so the step axes line up.
+        model.Legends.Add(new Legend
         {
-            Position = AxisPosition.Left,
-            Title = yTitle,
-            MajorGridlineStyle = LineStyle.Dot,
-            Minimum = yMaximum is null ? double.NaN : 0,
-            Maximum = yMaximum ?? double.NaN,
+            LegendPlacement = LegendPlacement.Outside,
+            LegendPosition = LegendPosition.TopCenter,
+            LegendOrientation = LegendOrientation.Horizontal,
         });
-        model.Legends.Add(new Legend { LegendPlacement = LegendPlacement.Outside, LegendPosition = LegendPosition.RightTop });
         return model;
     }
 
     // OxyPlot leaves a gap at an undefined point: a skipped step's NaN or ∞ norm shows as a break, not a spike.
     private static double Finite(double value) => double.IsFinite(value) ? value : double.NaN;
+
+    // A log axis cannot show 0 (a step without gradients): a gap as well.
+    private static double Positive(double value) => double.IsFinite(value) && value > 0 ? value : double.NaN;
 }
