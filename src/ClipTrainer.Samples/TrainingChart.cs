@@ -74,10 +74,15 @@ internal static class TrainingChart
         var model = Panel("global gradient norm per step (log scale)", "norm", logarithmic: true);
         var pre = new LineSeries { Title = "before clipping", Color = PreClipColor, StrokeThickness = 1 };
         pre.Points.AddRange(history.Steps.Select(s => new DataPoint(s.Step, Positive(s.PreClipNorm))));
-        var post = new LineSeries { Title = "after clipping", Color = PostClipColor, StrokeThickness = 1 };
+        var post = new LineSeries { Title = "after clipping", Color = PostClipColor, StrokeThickness = 1.5 };
         post.Points.AddRange(history.Steps.Select(s => new DataPoint(s.Step, Positive(s.PostClipNorm))));
         model.Series.Add(pre);
         model.Series.Add(post);
+
+        // Room below the lowest value, so the clipped norms (on the threshold) and the line's label stay in view.
+        var lowest = pre.Points.Concat(post.Points).Select(p => p.Y).Where(double.IsFinite)
+            .Append(threshold?.Value ?? double.PositiveInfinity).DefaultIfEmpty(double.NaN).Min();
+        if (double.IsFinite(lowest) && lowest > 0) model.Axes[1].Minimum = lowest / 2;
         if (threshold is { } line)
         {
             model.Annotations.Add(new LineAnnotation
@@ -89,6 +94,8 @@ internal static class TrainingChart
                 LineStyle = LineStyle.Dash,
                 Text = line.Label,
                 TextColor = ThresholdColor,
+                TextVerticalAlignment = VerticalAlignment.Top, // below the line, clear of the series above it
+                Layer = AnnotationLayer.BelowSeries, // the clipped norms run along it: keep them visible
             });
         }
 
