@@ -34,8 +34,7 @@ internal static class SampleSummary
 
         var total = TimeSpan.FromTicks(rows.Sum(r => r.WallTime.Ticks));
         table.Caption = new TableTitle(string.Create(CultureInfo.InvariantCulture,
-            $"{rows.Count} sample(s) in {total.TotalSeconds:F1} s; --verbose prints the step logs, --out DIR writes history, charts and event files"));
-        SampleConsole.Line();
+            $"{rows.Count} sample(s) in {total.TotalSeconds:F1} s; --verbose prints the step logs, --out DIR writes each run's history and chart"));
         AnsiConsole.Write(table);
     }
 }

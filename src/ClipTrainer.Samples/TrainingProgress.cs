@@ -9,7 +9,8 @@ namespace ClipTrainer.Samples;
 /// <summary>
 /// A Spectre.Console progress bar for one training run, fed by the loop's hooks: the bar follows the global step
 /// (known on the host, so no synchronisation per step), the description the last epoch's loss. After the run one plain
-/// summary line follows, because a redirected Spectre progress writes plain lines but never its final 100 % state.
+/// summary line follows, because a redirected Spectre progress writes plain lines (here about one per epoch) but never
+/// its final 100 % state.
 /// </summary>
 /// <remarks>
 /// Add the instance to the run's callbacks (<see cref="SequenceTrainerOptions.Callbacks"/> or
@@ -62,7 +63,9 @@ internal sealed class TrainingProgress(string description) : TrainingCallback
     public override void OnAfterOptimizerStep(TrainingState state, GradientClipReport report)
     {
         _steps = state.GlobalStep;
-        if (_task is not null && state.TotalSteps is not null) _task.Value = state.GlobalStep;
+        // A redirected console gets a plain line whenever the value changed since its last refresh: there, move the
+        // bar once per epoch, so a log holds about one line per epoch rather than a line per refresh.
+        if (_task is not null && state.TotalSteps is not null && AnsiConsole.Profile.Capabilities.Interactive) _task.Value = state.GlobalStep;
     }
 
     /// <inheritdoc/>
@@ -71,9 +74,9 @@ internal sealed class TrainingProgress(string description) : TrainingCallback
         _epochs = record.Epoch;
         _lastLoss = record.TrainingLoss;
         if (_task is null) return;
-        if (state.TotalSteps is null) _task.Value = (double)record.Epoch / state.Settings.MaximumNumberOfEpochs;
         _task.Description = Markup.Escape(string.Create(CultureInfo.InvariantCulture,
             $"{description}: epoch {record.Epoch}/{state.Settings.MaximumNumberOfEpochs}, loss {record.TrainingLoss:F4}"));
+        _task.Value = state.TotalSteps is null ? (double)record.Epoch / state.Settings.MaximumNumberOfEpochs : state.GlobalStep;
     }
 
     /// <inheritdoc/>
