@@ -28,7 +28,7 @@ internal static class SampleSummary
                 Markup.Escape(row.Name),
                 Markup.Escape(row.Result.Trained),
                 Markup.Escape(row.Result.HeldOut),
-                Markup.Escape(row.Result.Outputs ?? "none (add --out DIR)"),
+                Markup.Escape(row.Result.Outputs ?? "none (--out DIR)"),
                 row.WallTime.TotalSeconds.ToString("F1", CultureInfo.InvariantCulture));
         }
 

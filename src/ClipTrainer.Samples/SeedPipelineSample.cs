@@ -114,7 +114,7 @@ public static class SeedPipelineSample
 
         return new SampleResult(
             $"SimpleRNN 10→20→5, global L2 0.5, {history.Epochs.Count} × {BatchesPerEpoch} steps",
-            $"MicroAccuracy {metrics.MicroAccuracy:F3}, LogLoss {metrics.LogLoss:F3}; reloaded scores identical: {identical}",
+            $"MicroAccuracy {metrics.MicroAccuracy:F3}, LogLoss {metrics.LogLoss:F3}; reload identical: {identical}",
             arguments.OutputDirectory ?? path);
     }
 

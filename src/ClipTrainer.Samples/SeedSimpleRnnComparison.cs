@@ -84,7 +84,7 @@ internal static class SeedSimpleRnnComparison
         return new SampleResult(
             $"SimpleRNN 10→20→5, random labels, {Modes.Length} clipping modes × {epochs * batches} steps",
             string.Create(CultureInfo.InvariantCulture,
-                $"none (random labels); final loss {finalLosses.Min():F3}–{finalLosses.Max():F3}, {100 * clippedShares.Min():F0}–{100 * clippedShares.Max():F0} % of steps clipped"),
+                $"none (random labels); loss {finalLosses.Min():F3}–{finalLosses.Max():F3}, {100 * clippedShares.Min():F0}–{100 * clippedShares.Max():F0} % clipped"),
             arguments.OutputDirectory);
     }
 
