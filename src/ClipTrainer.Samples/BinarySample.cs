@@ -28,29 +28,42 @@ public static class BinarySample
     }
 
     /// <summary>Runs the sample.</summary>
-    public static void Run(string[] args)
+    /// <param name="args"><c>--epochs N</c> (default 8), <c>--verbose</c>, <c>--out DIR</c> (history and chart there).</param>
+    /// <returns>What was trained, the held-out result and where the outputs went.</returns>
+    public static SampleResult Run(string[] args)
     {
+        var arguments = SampleArguments.Parse(Name, args, SampleArguments.Epochs);
         var mlContext = new MLContext(seed: 0);
         var train = mlContext.Data.LoadFromEnumerable(MakeStreams(1500, seed: 20));
         var test = mlContext.Data.LoadFromEnumerable(MakeStreams(500, seed: 21));
 
-        var trainer = mlContext.BinaryClassification.Trainers.ClipTrainer(new SequenceTrainerOptions
+        var progress = new TrainingProgress($"{Name} (GRU 16)");
+        var options = new SequenceTrainerOptions
         {
             InputSize = Channels,
             SequenceLength = null, // variable length
             CellType = RecurrentCellType.Gru,
             HiddenSize = 16,
             Pooling = SequencePooling.LastStep,
-            MaximumNumberOfEpochs = 8,
+            MaximumNumberOfEpochs = arguments.Number(SampleArguments.Epochs, 8),
             Clipping = new GradientClippingOptions { Mode = ClippingMode.LocalNorm, Threshold = 0.5, LocalScope = LocalNormScope.Parameter },
-        });
-        var model = trainer.Fit(train);
+        };
+        foreach (var callback in SampleOutput.Callbacks(arguments.OutputDirectory)) options.Callbacks.Add(callback);
+        options.Callbacks.Add(progress);
+        var trainer = mlContext.BinaryClassification.Trainers.ClipTrainer(options);
+        var model = progress.Run(() => trainer.Fit(train));
 
         var metrics = mlContext.BinaryClassification.Evaluate(model.Transform(test));
-        Console.WriteLine($"Test: Accuracy {metrics.Accuracy:F3}, AUC {metrics.AreaUnderRocCurve:F3}, F1 {metrics.F1Score:F3}, LogLoss {metrics.LogLoss:F3}");
+        SampleConsole.Line($"Test: Accuracy {metrics.Accuracy:F3}, AUC {metrics.AreaUnderRocCurve:F3}, F1 {metrics.F1Score:F3}, LogLoss {metrics.LogLoss:F3}");
         var first = model.History.Epochs[0];
         var last = model.History.Epochs[^1];
-        Console.WriteLine($"Training loss {first.TrainingLoss:F4} → {last.TrainingLoss:F4}; mean pre-clip norm {first.MeanGradientNorm:F3} → {last.MeanGradientNorm:F3}");
+        SampleConsole.Line($"Training loss {first.TrainingLoss:F4} → {last.TrainingLoss:F4}; mean pre-clip norm {first.MeanGradientNorm:F3} → {last.MeanGradientNorm:F3}");
+        SampleOutput.WriteChart(arguments.OutputDirectory, model.History, $"{Name}, local norm 0.5 per parameter", ChartThreshold.For(options.Clipping));
+
+        return new SampleResult(
+            $"GRU 16, length 8–30, local norm 0.5, {model.History.Epochs.Count} epochs",
+            $"Accuracy {metrics.Accuracy:F3}, AUC {metrics.AreaUnderRocCurve:F3}",
+            arguments.OutputDirectory);
     }
 
     private static List<Stream> MakeStreams(int count, int seed)

@@ -30,8 +30,12 @@ public static class MulticlassSample
     }
 
     /// <summary>Runs the sample.</summary>
-    public static void Run(string[] args)
+    /// <param name="args"><c>--epochs N</c> (the most epochs, default 15), <c>--verbose</c> (a line per epoch),
+    /// <c>--out DIR</c> (history and chart there).</param>
+    /// <returns>What was trained, the held-out result and where the outputs went.</returns>
+    public static SampleResult Run(string[] args)
     {
+        var arguments = SampleArguments.Parse(Name, args, SampleArguments.Epochs);
         var mlContext = new MLContext(seed: 0);
         var train = mlContext.Data.LoadFromEnumerable(MakeGestures(1200, seed: 10));
         var validation = mlContext.Data.LoadFromEnumerable(MakeGestures(300, seed: 11));
@@ -39,13 +43,14 @@ public static class MulticlassSample
 
         // The validation set needs the same label-to-key mapping the pipeline learns from the training data.
         var toKey = mlContext.Transforms.Conversion.MapValueToKey("Label");
+        var progress = new TrainingProgress($"{Name} (LSTM 24)");
         var options = new SequenceTrainerOptions
         {
             InputSize = Axes,
             SequenceLength = Steps,
             CellType = RecurrentCellType.Lstm,
             HiddenSize = 24,
-            MaximumNumberOfEpochs = 15,
+            MaximumNumberOfEpochs = arguments.Number(SampleArguments.Epochs, 15),
             LearningRate = 0.01,
             ValidationSet = toKey.Fit(train).Transform(validation),
             EarlyStoppingPatience = 3,
@@ -57,19 +62,27 @@ public static class MulticlassSample
                 LocalScope = LocalNormScope.Layer,
             },
         };
+        foreach (var callback in SampleOutput.Callbacks(arguments.OutputDirectory)) options.Callbacks.Add(callback);
+        options.Callbacks.Add(progress);
         var pipeline = toKey
             .Append(mlContext.MulticlassClassification.Trainers.ClipTrainer(options))
             .Append(mlContext.Transforms.Conversion.MapKeyToValue("PredictedLabel"));
-        var model = pipeline.Fit(train);
+        var model = progress.Run(() => pipeline.Fit(train));
 
         var history = model.OfType<SequenceTransformer>().Single().History;
         foreach (var epoch in history.Epochs)
-            Console.WriteLine($"epoch {epoch.Epoch,2}: train loss {epoch.TrainingLoss:F4}, validation loss {epoch.ValidationLoss:F4}, accuracy {epoch.ValidationMetric:F3}, clipped {epoch.ClippedFraction:P0}");
-        Console.WriteLine($"kept the weights of epoch {history.BestEpoch}{(history.StoppedEarly ? " (stopped early)" : "")}");
+            SampleConsole.Verbose(arguments, $"epoch {epoch.Epoch,2}: train loss {epoch.TrainingLoss:F4}, validation loss {epoch.ValidationLoss:F4}, accuracy {epoch.ValidationMetric:F3}, clipped {epoch.ClippedFraction:P0}");
+        SampleConsole.Line($"kept the weights of epoch {history.BestEpoch}{(history.StoppedEarly ? " (stopped early)" : "")}");
 
         var metrics = mlContext.MulticlassClassification.Evaluate(model.Transform(test));
-        Console.WriteLine($"Test: MicroAccuracy {metrics.MicroAccuracy:F3}, MacroAccuracy {metrics.MacroAccuracy:F3}, LogLoss {metrics.LogLoss:F3}");
-        Console.WriteLine(metrics.ConfusionMatrix.GetFormattedConfusionTable());
+        SampleConsole.Line($"Test: MicroAccuracy {metrics.MicroAccuracy:F3}, MacroAccuracy {metrics.MacroAccuracy:F3}, LogLoss {metrics.LogLoss:F3}");
+        SampleConsole.Verbose(arguments, metrics.ConfusionMatrix.GetFormattedConfusionTable());
+        SampleOutput.WriteChart(arguments.OutputDirectory, history, $"{Name}, global 1.0 then 0.5 per layer", ChartThreshold.For(options.Clipping));
+
+        return new SampleResult(
+            "LSTM 24, global 1.0 then 0.5 per layer, early stopping",
+            $"MicroAccuracy {metrics.MicroAccuracy:F3}, LogLoss {metrics.LogLoss:F3} (ran {history.Epochs.Count} epochs, kept {history.BestEpoch})",
+            arguments.OutputDirectory);
     }
 
     private static List<Gesture> MakeGestures(int count, int seed)

@@ -1,43 +1,71 @@
+using System.Diagnostics;
 using ClipTrainer.Samples;
+using Spectre.Console;
 
-// Runnable samples, one scenario per file. Usage: ClipTrainer.Samples [scenario] [scenario arguments...]
-// With no scenario the default one runs; "--list" prints the names.
-var scenarios = new Dictionary<string, Action<string[]>>(StringComparer.OrdinalIgnoreCase)
+// Runnable samples, one scenario per file. Usage: ClipTrainer.Samples [scenario] [--out DIR] [--verbose] [scenario options]
+// With no scenario every training sample runs ("all"); "--list" prints the names.
+var samples = new Dictionary<string, Func<string[], SampleResult>>(StringComparer.OrdinalIgnoreCase)
 {
     [SeedPipelineSample.Name] = SeedPipelineSample.Run,
     [MulticlassSample.Name] = MulticlassSample.Run,
     [BinarySample.Name] = BinarySample.Run,
     [RegressionSample.Name] = RegressionSample.Run,
     [SeedSimpleRnnComparison.Name] = SeedSimpleRnnComparison.Run,
-    [TrainingThreadsBenchmark.Name] = TrainingThreadsBenchmark.Run,
-    [MonitoringOverheadBenchmark.Name] = MonitoringOverheadBenchmark.Run,
 };
-// The default runs every sample once, in order, with its default arguments (the benchmarks only when named; the clip
-// benchmarks live in src/ClipTrainer.Benchmarks).
-scenarios["all"] = _ =>
+// The benchmarks run by name only and print their own tables.
+var benchmarks = new Dictionary<string, Action<string[]>>(StringComparer.OrdinalIgnoreCase)
 {
-    foreach (var (scenario, runScenario) in scenarios.Where(s => s.Key is not "all" and not TrainingThreadsBenchmark.Name and not MonitoringOverheadBenchmark.Name).ToList())
-    {
-        Console.WriteLine($"===== {scenario} =====");
-        runScenario([]);
-        Console.WriteLine();
-    }
+    [MonitoringOverheadBenchmark.Name] = MonitoringOverheadBenchmark.Run,
+    [TrainingThreadsBenchmark.Name] = TrainingThreadsBenchmark.Run,
 };
-const string DefaultScenario = "all";
+const string All = "all";
+
+// Redirected output (CI, | tee) has no terminal width; give the summary table room instead of Spectre's 80 columns.
+if (Console.IsOutputRedirected) AnsiConsole.Profile.Width = 200;
 
 if (args is ["--list", ..])
 {
-    Console.WriteLine(string.Join(Environment.NewLine, scenarios.Keys));
+    Console.WriteLine(string.Join(Environment.NewLine, samples.Keys.Append(All).Concat(benchmarks.Keys)));
     return 0;
 }
 
 var named = args.Length > 0 && !args[0].StartsWith('-');
-var name = named ? args[0] : DefaultScenario;
-if (!scenarios.TryGetValue(name, out var run))
+var name = named ? args[0] : All;
+var rest = named ? args[1..] : args;
+try
 {
-    Console.Error.WriteLine($"Unknown scenario '{name}'. Scenarios: {string.Join(", ", scenarios.Keys)}.");
-    return 1;
-}
+    if (benchmarks.TryGetValue(name, out var benchmark))
+    {
+        benchmark(rest);
+        return 0;
+    }
 
-run(named ? args[1..] : args);
-return 0;
+    List<string> toRun;
+    var forAll = name == All ? SampleArguments.Parse(All, rest) : null; // "all" takes --out and --verbose and hands them on
+    string[] ArgumentsOf(string sample) => forAll?.ForSample(sample) ?? rest;
+    if (forAll is not null) toRun = [.. samples.Keys];
+    else if (samples.ContainsKey(name)) toRun = [name];
+    else
+    {
+        Console.Error.WriteLine($"Unknown scenario '{name}'. Scenarios: {string.Join(", ", samples.Keys.Append(All).Concat(benchmarks.Keys))}.");
+        return 1;
+    }
+
+    var rows = new List<SampleSummary.Row>();
+    foreach (var sample in toRun)
+    {
+        SampleConsole.Line($"===== {sample} =====");
+        var watch = Stopwatch.StartNew();
+        var result = samples[sample](ArgumentsOf(sample));
+        rows.Add(new SampleSummary.Row(sample, result, watch.Elapsed));
+        SampleConsole.Line();
+    }
+
+    SampleSummary.Print(rows);
+    return 0;
+}
+catch (SampleArgumentException exception)
+{
+    Console.Error.WriteLine(exception.Message);
+    return 2;
+}

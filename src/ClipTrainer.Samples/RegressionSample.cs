@@ -28,27 +28,41 @@ public static class RegressionSample
     }
 
     /// <summary>Runs the sample.</summary>
-    public static void Run(string[] args)
+    /// <param name="args"><c>--epochs N</c> (default 15), <c>--verbose</c>, <c>--out DIR</c> (history and chart there).</param>
+    /// <returns>What was trained, the held-out result and where the outputs went.</returns>
+    public static SampleResult Run(string[] args)
     {
+        var arguments = SampleArguments.Parse(Name, args, SampleArguments.Epochs);
         var mlContext = new MLContext(seed: 0);
         var train = mlContext.Data.LoadFromEnumerable(MakeWindows(2000, seed: 30));
         var test = mlContext.Data.LoadFromEnumerable(MakeWindows(500, seed: 31));
 
-        var trainer = mlContext.Regression.Trainers.ClipTrainer(new SequenceTrainerOptions
+        var progress = new TrainingProgress($"{Name} (LSTM 32)");
+        var options = new SequenceTrainerOptions
         {
             InputSize = Channels,
             SequenceLength = Steps,
             CellType = RecurrentCellType.Lstm,
             HiddenSize = 32,
             Pooling = SequencePooling.Mean,
-            MaximumNumberOfEpochs = 15,
+            MaximumNumberOfEpochs = arguments.Number(SampleArguments.Epochs, 15),
             LearningRate = 0.005,
             Clipping = new GradientClippingOptions { Mode = ClippingMode.Value, Threshold = 0.1 },
-        });
-        var model = trainer.Fit(train);
+        };
+        foreach (var callback in SampleOutput.Callbacks(arguments.OutputDirectory)) options.Callbacks.Add(callback);
+        options.Callbacks.Add(progress);
+        var trainer = mlContext.Regression.Trainers.ClipTrainer(options);
+        var model = progress.Run(() => trainer.Fit(train));
 
         var metrics = mlContext.Regression.Evaluate(model.Transform(test));
-        Console.WriteLine($"Test: R² {metrics.RSquared:F3}, RMSE {metrics.RootMeanSquaredError:F4}, MAE {metrics.MeanAbsoluteError:F4}");
+        SampleConsole.Line($"Test: R² {metrics.RSquared:F3}, RMSE {metrics.RootMeanSquaredError:F4}, MAE {metrics.MeanAbsoluteError:F4}");
+        // Value clipping bounds each gradient element, not a norm: the norm panel has no threshold line.
+        SampleOutput.WriteChart(arguments.OutputDirectory, model.History, $"{Name}, value clipping ±0.1", ChartThreshold.For(options.Clipping));
+
+        return new SampleResult(
+            $"LSTM 32, mean pooling, value ±0.1, {model.History.Epochs.Count} epochs",
+            $"R² {metrics.RSquared:F3}, RMSE {metrics.RootMeanSquaredError:F4}",
+            arguments.OutputDirectory);
     }
 
     private static List<Window> MakeWindows(int count, int seed)

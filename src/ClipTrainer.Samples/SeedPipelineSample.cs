@@ -55,14 +55,19 @@ public static class SeedPipelineSample
         public float[] Score { get; set; } = [];
     }
 
-    /// <summary>Runs the sample. Argument: the number of epochs (default 10).</summary>
-    public static void Run(string[] args)
+    /// <summary>Runs the sample.</summary>
+    /// <param name="args"><c>--epochs N</c> (default 10), <c>--verbose</c> (the loss every 10 steps), <c>--out DIR</c>
+    /// (history, chart and the saved pipeline there).</param>
+    /// <returns>What was trained, the held-out result and where the outputs went.</returns>
+    public static SampleResult Run(string[] args)
     {
-        int epochs = args.Length > 0 ? int.Parse(args[0]) : Epochs;
+        var arguments = SampleArguments.Parse(Name, args, SampleArguments.Epochs);
+        int epochs = arguments.Number(SampleArguments.Epochs, Epochs);
         var mlContext = new MLContext(seed: 0);
         var train = mlContext.Data.LoadFromEnumerable(MakePulses(BatchSize * BatchesPerEpoch, seed: 1));
         var heldOut = MakePulses(1000, seed: 2);
 
+        var progress = new TrainingProgress($"{Name} (SimpleRNN 20)");
         var options = new SequenceTrainerOptions
         {
             InputSize = InputSize,
@@ -76,29 +81,41 @@ public static class SeedPipelineSample
             MaximumNumberOfEpochs = epochs,
             Clipping = new GradientClippingOptions { Mode = ClippingMode.GlobalNorm, Threshold = 0.5 },
             StepReportInterval = 10,
-            StepProgress = SampleSupport.Progress<TrainingStepRecord>(step => Console.WriteLine(
-                $"Epoch [{step.Epoch}/{epochs}], Step [{step.StepInEpoch}/{BatchesPerEpoch}], Loss: {step.Loss:F4}")),
+            StepProgress = arguments.IsVerbose
+                ? SampleSupport.Progress<TrainingStepRecord>(step => SampleConsole.Line(
+                    $"Epoch [{step.Epoch}/{epochs}], Step [{step.StepInEpoch}/{BatchesPerEpoch}], Loss: {step.Loss:F4}"))
+                : null,
         };
+        foreach (var callback in SampleOutput.Callbacks(arguments.OutputDirectory)) options.Callbacks.Add(callback);
+        options.Callbacks.Add(progress);
         var pipeline = mlContext.Transforms.Conversion.MapValueToKey("Label")
             .Append(mlContext.MulticlassClassification.Trainers.ClipTrainer(options))
             .Append(mlContext.Transforms.Conversion.MapKeyToValue("PredictedLabel"));
-        var model = pipeline.Fit(train);
+        var model = progress.Run(() => pipeline.Fit(train));
 
         var metrics = mlContext.MulticlassClassification.Evaluate(model.Transform(mlContext.Data.LoadFromEnumerable(heldOut)));
-        Console.WriteLine($"Held-out ({heldOut.Count} rows): MicroAccuracy {metrics.MicroAccuracy:F3}, MacroAccuracy {metrics.MacroAccuracy:F3}, LogLoss {metrics.LogLoss:F3}");
+        SampleConsole.Line($"Held-out ({heldOut.Count} rows): MicroAccuracy {metrics.MicroAccuracy:F3}, MacroAccuracy {metrics.MacroAccuracy:F3}, LogLoss {metrics.LogLoss:F3}");
         var history = model.OfType<SequenceTransformer>().Single().History;
-        Console.WriteLine($"Clipped steps per epoch: {string.Join(" ", history.Epochs.Select(e => e.ClippedFraction.ToString("P0")))}");
+        SampleConsole.Line($"Clipped steps per epoch: {string.Join(" ", history.Epochs.Select(e => e.ClippedFraction.ToString("P0")))}");
+        SampleOutput.WriteChart(arguments.OutputDirectory, history, $"{Name}, global norm 0.5", ChartThreshold.For(options.Clipping));
 
         var sequence = heldOut[0];
         var prediction = mlContext.Model.CreatePredictionEngine<PulseSequence, PulsePrediction>(model).Predict(sequence);
-        Console.WriteLine($"PredictionEngine: true {sequence.Label}, predicted {prediction.PredictedLabel} (p = {prediction.Score.Max():F3})");
+        SampleConsole.Line($"PredictionEngine: true {sequence.Label}, predicted {prediction.PredictedLabel} (p = {prediction.Score.Max():F3})");
 
-        string path = Path.Combine(Path.GetTempPath(), "cliptrainer-seed-pipeline.zip");
+        string path = Path.Combine(arguments.OutputDirectory ?? Path.GetTempPath(),
+            arguments.OutputDirectory is null ? "cliptrainer-seed-pipeline.zip" : "model.zip");
         SequencePipelineArchive.Save(mlContext, model, train.Schema, path);
         var reloadedContext = new MLContext(seed: 0);
         var reloaded = SequencePipelineArchive.Load(reloadedContext, path, out _);
         var again = reloadedContext.Model.CreatePredictionEngine<PulseSequence, PulsePrediction>(reloaded).Predict(sequence);
-        Console.WriteLine($"Saved to {path} and loaded: predicted {again.PredictedLabel}, identical scores: {again.Score.SequenceEqual(prediction.Score)}");
+        bool identical = again.Score.SequenceEqual(prediction.Score);
+        SampleConsole.Line($"Saved to {path} and loaded: predicted {again.PredictedLabel}, identical scores: {identical}");
+
+        return new SampleResult(
+            $"SimpleRNN 10→20→5, global L2 0.5, {history.Epochs.Count} × {BatchesPerEpoch} steps",
+            $"MicroAccuracy {metrics.MicroAccuracy:F3}, LogLoss {metrics.LogLoss:F3}; reload identical: {identical}",
+            arguments.OutputDirectory ?? path);
     }
 
     /// <summary>

@@ -1,6 +1,7 @@
-using System.Diagnostics;
 using System.Globalization;
 using ClipTrainer.Clipping;
+using ClipTrainer.Data;
+using ClipTrainer.Training;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -8,26 +9,31 @@ using static TorchSharp.torch;
 namespace ClipTrainer.Samples;
 
 /// <summary>
-/// The seed's §7 example, once per clipping mode: a SimpleRNN (input 10, hidden 20, 5 classes) trained with Adam
-/// (lr 0.01) on random sequences (batch 32, length 20), gradients clipped at 0.5, printing the loss and the pre-clip
-/// gradient norm every 10 steps, then a summary table. Every mode starts from the same weights and sees the same
-/// batches, so the rows differ only by the clipping rule.
+/// The seed's §7 example, once per clipping mode, on the library's training loop without ML.NET: a SimpleRNN
+/// (input 10, hidden 20, 5 classes) as a module of the loop's model port, trained with Adam (lr 0.01, constant) on
+/// random sequences (batch 32, length 20) from a small batch source, gradients clipped at 0.5, then a summary table
+/// from the returned histories. Every mode starts from the same weights and sees the same batches (each epoch's come
+/// from a generator seeded with the epoch), so the rows differ only by the clipping rule.
 /// </summary>
 /// <remarks>
-/// Arguments: <c>--epochs N</c> (default 2; the seed uses 10) and <c>--batches N</c> (batches per epoch, default 100).
-/// Output (abridged; the seconds depend on the machine and its load):
+/// Arguments: <c>--epochs N</c> (default 2; the seed uses 10), <c>--batches N</c> (batches per epoch, default 100),
+/// <c>--verbose</c> (the seed's log: loss and pre-clip norm every 10 steps), <c>--out DIR</c> (one folder per mode:
+/// <c>DIR/GlobalNorm/history.csv</c>, <c>history.json</c>, <c>training.png</c>…).
+/// Output (the seconds are from a 2-core machine under heavy load from other builds; they depend on both):
 /// <code>
-/// === GlobalNorm (threshold 0.5) ===
-/// Epoch [1/2], Step [10/100], Loss: 1.6756, pre-clip norm: 0.4980
-/// Epoch [1/2], Step [20/100], Loss: 1.6330, pre-clip norm: 0.5001 (clipped)
+/// SimpleRNN(10, 20, 5), Adam 0.01, batch 32, sequence 20, 2 epoch(s) x 100 batches, threshold 0.5.
+/// seed-simple-rnn None: 2 epoch(s), 200 steps in 21.0 s, last epoch's training loss 1.6208
 /// ...
 /// mode              final loss  mean norm   max norm  clipped  seconds
-/// None                  1.6192     0.4227     0.7342       0%      1.4
-/// GlobalNorm            1.6194     0.4248     0.7336      14%      1.0
-/// LocalNorm             1.6192     0.4230     0.7341       2%      0.8
-/// Value                 1.6192     0.4227     0.7342       0%      0.4
-/// GlobalThenLocal       1.6194     0.4248     0.7336      14%      0.4
+/// None                  1.6208     0.4180     0.6485       0%     20.9
+/// GlobalNorm            1.6207     0.4176     0.6456      16%     30.8
+/// LocalNorm             1.6208     0.4181     0.6475       2%     28.2
+/// Value                 1.6208     0.4180     0.6485       0%     32.1
+/// GlobalThenLocal       1.6207     0.4176     0.6456      16%     17.7
 /// </code>
+/// With <c>--verbose</c> each run also prints, every 10 steps:
+/// <c>Epoch [1/2], Step [10/100], Loss: 1.6497, pre-clip norm: 0.5135, largest layer norm: 0.3665 (rnn[l0])</c> (the layer part for
+/// the local modes).
 /// On random labels the loss cannot fall much below ln 5 ≈ 1.609; what differs between modes is how large the
 /// updates are allowed to get.
 /// </remarks>
@@ -44,116 +50,122 @@ internal static class SeedSimpleRnnComparison
     private const double ClipThreshold = 0.5;
     private const int Seed = 42;
 
-    public static void Run(string[] args)
+    // The built-in modes (Custom needs a rule of the user's own).
+    private static readonly ClippingMode[] Modes =
+        [ClippingMode.None, ClippingMode.GlobalNorm, ClippingMode.LocalNorm, ClippingMode.Value, ClippingMode.GlobalThenLocal];
+
+    public static SampleResult Run(string[] args)
     {
-        var epochs = IntArgument(args, "--epochs", 2);
-        var batches = IntArgument(args, "--batches", 100);
-        Console.WriteLine($"SimpleRNN({InputSize}, {HiddenSize}, {OutputSize}), Adam {LearningRate}, batch {BatchSize}, " +
+        var arguments = SampleArguments.Parse(Name, args, SampleArguments.Epochs, SampleArguments.Batches);
+        var epochs = arguments.Number(SampleArguments.Epochs, 2);
+        var batches = arguments.Number(SampleArguments.Batches, 100);
+        SampleConsole.Line($"SimpleRNN({InputSize}, {HiddenSize}, {OutputSize}), Adam {LearningRate}, batch {BatchSize}, " +
             $"sequence {SequenceLength}, {epochs} epoch(s) x {batches} batches, threshold {ClipThreshold}.");
 
+        var source = new RandomSequences(batches);
         var rows = new List<string>();
-        foreach (var mode in Enum.GetValues<ClippingMode>())
+        var finalLosses = new List<double>();
+        var clippedShares = new List<double>();
+        foreach (var mode in Modes)
         {
-            rows.Add(Train(mode, epochs, batches));
+            var history = Train(mode, epochs, source, arguments);
+            var norms = history.Steps.Select(s => s.PreClipNorm).ToList();
+            double clipped = history.Steps.Count(s => s.Clipped) / (double)history.Steps.Count;
+            finalLosses.Add(history.Epochs[^1].TrainingLoss);
+            clippedShares.Add(clipped);
+            rows.Add(string.Create(CultureInfo.InvariantCulture,
+                $"{mode,-16} {history.Epochs[^1].TrainingLoss,11:F4} {norms.Average(),10:F4} {norms.Max(),10:F4} {100 * clipped,7:F0}% " +
+                $"{history.Epochs.Sum(e => e.Duration.TotalSeconds),8:F1}"));
         }
 
-        Console.WriteLine();
-        Console.WriteLine("mode              final loss  mean norm   max norm  clipped  seconds");
-        rows.ForEach(Console.WriteLine);
+        SampleConsole.Line();
+        SampleConsole.Line("mode              final loss  mean norm   max norm  clipped  seconds");
+        rows.ForEach(row => SampleConsole.Line(row));
+        return new SampleResult(
+            $"SimpleRNN 10→20→5, random labels, {Modes.Length} clipping modes × {epochs * batches} steps",
+            string.Create(CultureInfo.InvariantCulture,
+                $"none (random labels); loss {finalLosses.Min():F3}–{finalLosses.Max():F3}, {100 * clippedShares.Min():F0}–{100 * clippedShares.Max():F0} % clipped"),
+            arguments.OutputDirectory);
     }
 
-    private static string Train(ClippingMode mode, int epochs, int batches)
+    private static TrainingHistory Train(ClippingMode mode, int epochs, RandomSequences source, SampleArguments arguments)
     {
-        var options = new GradientClippingOptions
+        var settings = new TrainingSettings
         {
-            Mode = mode,
-            Threshold = ClipThreshold,
-            LocalThreshold = ClipThreshold,
-            LocalScope = LocalNormScope.Layer,
-        };
-        Console.WriteLine();
-        Console.WriteLine($"=== {mode} (threshold {ClipThreshold}{(mode == ClippingMode.GlobalThenLocal ? $", then {ClipThreshold} per layer" : "")}) ===");
-
-        torch.random.manual_seed(Seed);
-        using var model = new SimpleRnn(InputSize, HiddenSize, OutputSize);
-        using var data = new Generator(Seed);
-        using var optimizer = optim.Adam(model.parameters(), LearningRate);
-        using var criterion = nn.CrossEntropyLoss();
-        var clipper = GradientClipper.Create(options);
-        var parameters = model.named_parameters().ToArray();
-
-        var norms = new List<double>();
-        var clipped = 0;
-        var recentLosses = new Queue<double>();
-        var watch = Stopwatch.StartNew();
-        for (var epoch = 0; epoch < epochs; epoch++)
-        {
-            for (var i = 0; i < batches; i++)
+            Optimizer = OptimizerKind.Adam,
+            LearningRate = LearningRate,
+            Schedule = LearningRateSchedule.Constant, // the seed's Adam keeps its learning rate
+            MaximumNumberOfEpochs = epochs,
+            Seed = Seed,
+            Clipping = new GradientClippingOptions
             {
-                using var scope = NewDisposeScope();
-                var inputs = randn([BatchSize, SequenceLength, InputSize], generator: data);
-                var labels = randint(0, OutputSize, [BatchSize], generator: data);
+                Mode = mode,
+                Threshold = ClipThreshold,
+                LocalThreshold = ClipThreshold,
+                LocalScope = LocalNormScope.Layer,
+            },
+        };
+        var folder = arguments.OutputDirectory is { } root ? Path.Combine(root, mode.ToString()) : null;
+        foreach (var callback in SampleOutput.Callbacks(folder)) settings.Callbacks.Add(callback);
+        if (arguments.IsVerbose) settings.Callbacks.Add(new SeedStepLog(epochs));
+        var progress = new TrainingProgress($"{Name} {mode}");
+        settings.Callbacks.Add(progress);
+        SampleConsole.Verbose(arguments,
+            $"=== {mode} (threshold {ClipThreshold}{(mode == ClippingMode.GlobalThenLocal ? $", then {ClipThreshold} per layer" : "")}) ===");
 
-                var loss = criterion.call(model.call(inputs), labels);
-                optimizer.zero_grad();
-                loss.backward();
-                using var report = clipper.Clip(parameters);
-                optimizer.step();
+        torch.random.manual_seed(Seed); // the same initial weights for every mode
+        using var model = new SimpleRnn(InputSize, HiddenSize, OutputSize);
+        var history = progress.Run(() => SequenceTrainingLoop.Run(model, SequenceTask.MulticlassClassification /* cross-entropy, as the seed's nn.CrossEntropyLoss */, source, validation: null, settings));
+        SampleOutput.WriteChart(folder, history, $"{Name}, {mode}", ChartThreshold.For(settings.Clipping));
+        return history;
+    }
 
-                var lossValue = loss.item<float>();
-                norms.Add(report.TotalNorm);
-                clipped += report.WasClipped ? 1 : 0;
-                recentLosses.Enqueue(lossValue);
-                if (recentLosses.Count > batches)
-                {
-                    recentLosses.Dequeue();
-                }
+    /// <summary>
+    /// The seed's random data as a batch source: <c>BatchesPerEpoch</c> batches of Gaussian features and uniform labels,
+    /// drawn from a generator seeded with the epoch, so every run sees the same batches.
+    /// </summary>
+    private sealed class RandomSequences(int batchesPerEpoch) : ISequenceBatchSource
+    {
+        public int? BatchesPerEpoch => batchesPerEpoch;
 
-                if ((i + 1) % 10 == 0)
-                {
-                    Console.WriteLine(
-                        $"Epoch [{epoch + 1}/{epochs}], Step [{i + 1}/{batches}], Loss: {lossValue:F4}, " +
-                        $"pre-clip norm: {report.TotalNorm:F4}{LocalDetail(report)}{(report.WasClipped ? " (clipped)" : "")}");
-                }
+        public IEnumerable<SequenceBatch> GetBatches(int epoch)
+        {
+            using var generator = new Generator((ulong)(Seed + epoch));
+            for (int i = 0; i < batchesPerEpoch; i++)
+            {
+                var features = randn([BatchSize, SequenceLength, InputSize], generator: generator);
+                var labels = randint(0, OutputSize, [BatchSize], generator: generator);
+                yield return new SequenceBatch(features, full([BatchSize], SequenceLength, ScalarType.Int64), labels);
             }
         }
-
-        return string.Create(CultureInfo.InvariantCulture,
-            $"{mode,-16} {recentLosses.Average(),11:F4} {norms.Average(),10:F4} {norms.Max(),10:F4} {100.0 * clipped / norms.Count,7:F0}% {watch.Elapsed.TotalSeconds,8:F1}");
     }
 
-    private static string LocalDetail(GradientClipReport report)
+    /// <summary>The seed's log line every 10 steps: loss and pre-clip norm, and for local norms the largest layer's.</summary>
+    private sealed class SeedStepLog(int epochs) : TrainingCallback
     {
-        // The seed's clip_grad_norm_local returns every group's pre-clip norm; show the largest one.
-        var local = report.Stages.LastOrDefault(s => s.RuleName == "LocalNorm");
-        if (local is null)
+        public override void OnAfterOptimizerStep(TrainingState state, GradientClipReport report)
         {
-            return "";
+            if (state.StepInEpoch % 10 != 0) return;
+            var step = state.ReadLatestStep(); // one host read every 10 steps, as the seed's print
+            SampleConsole.Line(string.Create(CultureInfo.InvariantCulture,
+                $"Epoch [{step.Epoch}/{epochs}], Step [{step.StepInEpoch}/{state.StepsPerEpoch}], Loss: {step.Loss:F4}, " +
+                $"pre-clip norm: {step.PreClipNorm:F4}{LocalDetail(report)}{(step.Clipped ? " (clipped)" : "")}"));
         }
 
-        var norms = local.GroupNorms;
-        var largest = Array.IndexOf(norms, norms.Max());
-        return $", largest layer norm: {norms[largest]:F4} ({local.GroupNames[largest]})";
-    }
-
-    private static int IntArgument(string[] args, string name, int fallback)
-    {
-        var at = Array.IndexOf(args, name);
-        if (at < 0)
+        private static string LocalDetail(GradientClipReport report)
         {
-            return fallback;
+            // The seed's clip_grad_norm_local returns every group's pre-clip norm; show the largest one.
+            var local = report.Stages.LastOrDefault(s => s.RuleName == "LocalNorm");
+            if (local is null) return "";
+            var norms = local.GroupNorms;
+            var largest = Array.IndexOf(norms, norms.Max());
+            return string.Create(CultureInfo.InvariantCulture, $", largest layer norm: {norms[largest]:F4} ({local.GroupNames[largest]})");
         }
-
-        if (at + 1 >= args.Length || !int.TryParse(args[at + 1], CultureInfo.InvariantCulture, out var value) || value < 1)
-        {
-            throw new ArgumentException($"{name} needs a positive whole number, e.g. {name} {fallback}.");
-        }
-
-        return value;
     }
 
     /// <summary>The seed's model: one tanh RNN layer, then a linear head on the last time step.</summary>
-    private sealed class SimpleRnn : nn.Module<Tensor, Tensor>
+    /// <remarks>A module of the loop's model port; the lengths are ignored, since every sequence has the full length.</remarks>
+    private sealed class SimpleRnn : nn.Module<Tensor, Tensor?, Tensor>
     {
         private readonly RNN rnn;
         private readonly Linear fc;
@@ -166,7 +178,7 @@ internal static class SeedSimpleRnnComparison
             RegisterComponents();
         }
 
-        public override Tensor forward(Tensor input)
+        public override Tensor forward(Tensor input, Tensor? lengths)
         {
             using var scope = NewDisposeScope();
             var (output, _) = rnn.call(input);

@@ -25,8 +25,7 @@ internal static class TrainingThreadsBenchmark
 
     public static void Run(string[] args)
     {
-        int at = Array.IndexOf(args, "--rounds");
-        int rounds = at >= 0 ? int.Parse(args[at + 1], CultureInfo.InvariantCulture) : 3;
+        int rounds = SampleArguments.ParseWithoutOutput(Name, args, SampleArguments.Rounds).Number(SampleArguments.Rounds, 3);
         var mlContext = new MLContext(seed: 0);
         var random = new Random(1);
         var data = mlContext.Data.LoadFromEnumerable(Enumerable.Range(0, 3200)

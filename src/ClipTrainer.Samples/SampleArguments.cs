@@ -1,0 +1,109 @@
+using System.Globalization;
+
+namespace ClipTrainer.Samples;
+
+/// <summary>
+/// The command line of one sample, parsed in one place so every sample reads it alike: <c>--out DIR</c> (write the
+/// history, charts and event files there), <c>--verbose</c> (print the step logs), and the whole-number options a
+/// sample declares (<c>--epochs N</c>, <c>--batches N</c>, <c>--rounds N</c>).
+/// </summary>
+internal sealed class SampleArguments
+{
+    public const string Out = "--out";
+    public const string Verbose = "--verbose";
+    public const string Epochs = "--epochs";
+    public const string Batches = "--batches";
+    public const string Rounds = "--rounds";
+
+    private readonly Dictionary<string, int> _numbers;
+
+    private SampleArguments(string? outputDirectory, bool verbose, Dictionary<string, int> numbers)
+    {
+        OutputDirectory = outputDirectory;
+        IsVerbose = verbose;
+        _numbers = numbers;
+    }
+
+    /// <summary>Gets the folder of <c>--out DIR</c> as a full path, or null without it.</summary>
+    public string? OutputDirectory { get; }
+
+    /// <summary>Gets whether <c>--verbose</c> was given.</summary>
+    public bool IsVerbose { get; }
+
+    /// <summary>
+    /// Parses <paramref name="args"/> for the sample <paramref name="sample"/>.
+    /// </summary>
+    /// <param name="sample">The sample's name, for messages.</param>
+    /// <param name="args">The arguments after the sample's name.</param>
+    /// <param name="numberOptions">The whole-number options the sample accepts besides <c>--out</c> and <c>--verbose</c>.</param>
+    /// <exception cref="SampleArgumentException">An argument is unknown, or its value is missing or not valid.</exception>
+    public static SampleArguments Parse(string sample, IReadOnlyList<string> args, params string[] numberOptions) =>
+        Parse(sample, args, acceptsOut: true, numberOptions);
+
+    /// <summary>Parses the arguments of a sample that writes no files (a benchmark): <c>--out</c> is refused.</summary>
+    /// <param name="sample">The sample's name, for messages.</param>
+    /// <param name="args">The arguments after the sample's name.</param>
+    /// <param name="numberOptions">The whole-number options the sample accepts besides <c>--verbose</c>.</param>
+    /// <exception cref="SampleArgumentException">An argument is unknown, or its value is missing or not valid.</exception>
+    public static SampleArguments ParseWithoutOutput(string sample, IReadOnlyList<string> args, params string[] numberOptions) =>
+        Parse(sample, args, acceptsOut: false, numberOptions);
+
+    /// <summary>Gets the value of a whole-number option, or <paramref name="fallback"/> when it was not given.</summary>
+    /// <param name="option">The option, one of those passed to <see cref="Parse"/>.</param>
+    /// <param name="fallback">The sample's default.</param>
+    public int Number(string option, int fallback) => _numbers.TryGetValue(option, out var value) ? value : fallback;
+
+    /// <summary>The arguments to hand on to a sample run from <c>all</c>: <c>--verbose</c>, and <c>--out DIR/sample</c>.</summary>
+    /// <param name="sample">The sample that will run.</param>
+    public string[] ForSample(string sample)
+    {
+        var forwarded = new List<string>();
+        if (OutputDirectory is not null) forwarded.AddRange([Out, Path.Combine(OutputDirectory, sample)]);
+        if (IsVerbose) forwarded.Add(Verbose);
+        return [.. forwarded];
+    }
+
+    private static SampleArguments Parse(string sample, IReadOnlyList<string> args, bool acceptsOut, string[] numberOptions)
+    {
+        string? output = null;
+        bool verbose = false;
+        var numbers = new Dictionary<string, int>(StringComparer.Ordinal);
+        string Usage() => string.Join(" ", (acceptsOut ? new[] { $"[{Out} DIR]" } : [])
+            .Append($"[{Verbose}]").Concat(numberOptions.Select(o => $"[{o} N]")));
+
+        for (int i = 0; i < args.Count; i++)
+        {
+            var argument = args[i];
+            if (argument == Verbose)
+            {
+                verbose = true;
+            }
+            else if (argument == Out && acceptsOut)
+            {
+                var value = ValueAfter(sample, args, i++, "a folder to write the outputs into", $"{Out} ./outputs");
+                if (value.StartsWith('-'))
+                    throw new SampleArgumentException($"{sample}: {Out} needs a folder, got '{value}', which looks like an option. Fix: {Out} ./outputs.");
+                output = Path.GetFullPath(value);
+            }
+            else if (numberOptions.Contains(argument))
+            {
+                var value = ValueAfter(sample, args, i++, "a whole number of at least 1", $"{argument} 2");
+                if (!int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var number) || number < 1)
+                    throw new SampleArgumentException(
+                        $"{sample}: {argument} needs a whole number of at least 1, got '{value}'. Fix: e.g. {argument} 2.");
+                numbers[argument] = number;
+            }
+            else
+            {
+                throw new SampleArgumentException($"{sample}: unknown argument '{argument}'. Fix: use {Usage()}.");
+            }
+        }
+
+        return new SampleArguments(output, verbose, numbers);
+    }
+
+    private static string ValueAfter(string sample, IReadOnlyList<string> args, int at, string what, string example) =>
+        at + 1 < args.Count
+            ? args[at + 1]
+            : throw new SampleArgumentException($"{sample}: {args[at]} needs {what} after it, got nothing. Fix: e.g. {example}.");
+}
