@@ -12,6 +12,7 @@ public sealed class HistoryFilesCallback : TrainingCallback
     private StreamWriter? _epochs;
     private int _stageColumns;
     private int _groupColumns;
+    private int _written;
 
     /// <summary>Creates the sink.</summary>
     /// <param name="directory">The output folder; created when training starts. Files of an earlier run there are replaced.</param>
@@ -34,23 +35,28 @@ public sealed class HistoryFilesCallback : TrainingCallback
         _epochs = new StreamWriter(Path.Combine(Directory, HistoryFiles.EpochsFileName));
         _epochs.WriteLine(HistoryFiles.EpochHeader);
         _stageColumns = -1;
+        _written = 0;
     }
 
     /// <inheritdoc/>
-    public override void OnStepRecords(TrainingState state, IReadOnlyList<TrainingStepRecord> records)
+    public override void OnStepRecords(TrainingState state, IReadOnlyList<TrainingStepRecord> records) => WriteSteps(state, final: false);
+
+    /// <summary>
+    /// Appends the steps not yet in the file. The header (its stage columns) is known once a step was applied, so rows
+    /// of skipped first steps wait for it; at the end of a run whatever is known is written.
+    /// </summary>
+    private void WriteSteps(TrainingState state, bool final)
     {
-        if (_steps is null || (records.Count == 0 && _stageColumns >= 0)) return;
+        if (_steps is null || !(state.Log.StagesKnown || final)) return;
         if (_stageColumns < 0)
         {
-            // The stage names are known once a step was applied; rows of a run whose first steps were all skipped keep
-            // the header's columns.
-            var stages = state.Log.StageNames;
-            _stageColumns = stages.Count;
+            _stageColumns = state.Log.StageNames.Count;
             _groupColumns = state.Log.GroupNames.Count;
-            _steps.WriteLine(HistoryFiles.StepHeader(stages, state.Log.GroupNames));
+            _steps.WriteLine(HistoryFiles.StepHeader(state.Log.StageNames, state.Log.GroupNames));
         }
 
-        foreach (var record in records) _steps.WriteLine(HistoryFiles.StepRow(record, _stageColumns, _groupColumns));
+        var steps = state.Steps;
+        for (; _written < steps.Count; _written++) _steps.WriteLine(HistoryFiles.StepRow(steps[_written], _stageColumns, _groupColumns));
         _steps.Flush();
     }
 
@@ -64,7 +70,7 @@ public sealed class HistoryFilesCallback : TrainingCallback
     /// <inheritdoc/>
     public override void OnTrainingEnd(TrainingState state, TrainingHistory history)
     {
-        OnStepRecords(state, []); // a header even when no step was recorded
+        WriteSteps(state, final: true);
         Close();
         HistoryFiles.WriteJson(history, Path.Combine(Directory, HistoryFiles.JsonFileName));
     }
@@ -72,6 +78,7 @@ public sealed class HistoryFilesCallback : TrainingCallback
     /// <inheritdoc/>
     public override void OnException(TrainingState state, Exception exception)
     {
+        WriteSteps(state, final: true);
         Close();
         HistoryFiles.WriteJson(SequenceTrainingLoop.HistoryOf(state, bestEpoch: state.Epochs.Count), Path.Combine(Directory, HistoryFiles.JsonFileName));
     }

@@ -39,7 +39,7 @@ public static class SequenceTrainingLoop
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(training);
         ArgumentNullException.ThrowIfNull(settings);
-        settings.Validate();
+        settings.ValidateSettings();
         if (training.Count == 0)
             throw new ArgumentException("The training data has no usable rows (every label was missing?).", nameof(training));
         if (validation is { Count: 0 })
@@ -86,7 +86,7 @@ public static class SequenceTrainingLoop
         ArgumentNullException.ThrowIfNull(settings);
         if (!Enum.IsDefined(task))
             throw new ArgumentOutOfRangeException(nameof(task), task, $"task must be a defined SequenceTask; got {task}.");
-        settings.Validate();
+        settings.ValidateSettings();
         return RunValidated(model, task, training, validation, settings, cancellation);
     }
 
@@ -145,7 +145,7 @@ public static class SequenceTrainingLoop
         var clipper = GradientClipper.CreateValidated(settings.Clipping);
         clipper.RecordParameterNorms = settings.RecordGradientNorms != GradientNormDetail.None;
         using var log = new TrainingStepLog(settings.StepRecordBlockSize, device, settings.RecordGradientNorms, settings.Clipping.NormType,
-            parameters.Select(p => p.name).ToArray());
+            parameters.Where(p => p.parameter.requires_grad).Select(p => p.name).ToArray()); // frozen parameters have no norm to record
         using var best = new BestWeights(model);
         var state = new TrainingState(settings, task, model, parameters, optimizer, clipper, device, training.BatchesPerEpoch, log, best,
             ProgressCallbacks.Append(settings), cancellation);
@@ -191,6 +191,12 @@ public static class SequenceTrainingLoop
 
         foreach (var batch in training.GetBatches(state.Epoch))
         {
+            if (state.StopRequested)
+            {
+                batch.Dispose();
+                break;
+            }
+
             state.Cancellation.ThrowIfCancellationRequested();
             using var scope = NewDisposeScope();
             using var owned = batch;
@@ -200,7 +206,13 @@ public static class SequenceTrainingLoop
         }
 
         if (state.StepInEpoch == 0)
+        {
+            // A stop asked for before the epoch's first batch (in OnTrainingStart or OnEpochStart) ends training here:
+            // an epoch that ran no step has no record.
+            if (state.StopRequested) return;
             throw new ArgumentException($"The training batch source yielded no batch in epoch {state.Epoch}.", nameof(training));
+        }
+
         state.DeliverSteps(state.Log.Flush());
         var steps = state.Steps.Skip(firstRecord).ToArray();
         var (validationLoss, validationMetric) = validation is null ? (null, null) : Evaluate(state, validation);
@@ -275,7 +287,7 @@ public static class SequenceTrainingLoop
 
     internal static TrainingHistory HistoryOf(TrainingState state, int bestEpoch) =>
         new(state.Epochs.ToArray(), bestEpoch, TaskObjective.MetricName(state.Task),
-            stoppedEarly: state.Epochs.Count < state.Settings.MaximumNumberOfEpochs || state.StopRequested,
+            stoppedEarly: state.Epochs.Count < state.Settings.MaximumNumberOfEpochs,
             state.Steps.ToArray(), state.Log.StageNames, state.Log.GroupNames, state.StopReason);
 
     private static void Notify(TrainingState state, Action<TrainingCallback> hook)

@@ -23,8 +23,8 @@ namespace ClipTrainer.Training;
 ///         (optimizer step, unless the report says SkipStep; the step is recorded)
 ///         OnAfterOptimizerStep(report)   weights updated; state.ReadLatestStep() gives this step's record
 ///         OnStepRecords(records)         whenever a block of per-step records has been read to the host
+///     OnStepRecords(records)             the rest of the epoch's records
 ///     (validation, early stopping)
-///     OnStepRecords(records)             the rest of the epoch's records, before its end
 ///     OnEpochEnd(record)
 /// OnTrainingEnd(history)                 after the best weights were restored
 /// OnException(exception)                 instead of the remaining hooks, when training throws or is cancelled
@@ -32,12 +32,17 @@ namespace ClipTrainer.Training;
 /// </code>
 /// <para>A callback asks training to stop with <see cref="TrainingState.RequestStop"/>: the loop finishes the current
 /// batch, closes the epoch (validation, <see cref="OnEpochEnd"/>) and ends normally, with
-/// <see cref="TrainingHistory.StopReason"/> set. An exception thrown by a hook ends training: the loop calls
+/// <see cref="TrainingHistory.StopReason"/> set; asked before an epoch's first batch (in <see cref="OnTrainingStart"/>
+/// or <see cref="OnEpochStart"/>), training ends without running that epoch, which then has no record.
+/// <see cref="OnStepRecords"/> may also come before a step's <see cref="OnAfterOptimizerStep"/>: the first applied step
+/// after skipped ones delivers the skipped steps' records first. An exception thrown by a hook ends training: the loop calls
 /// <see cref="OnException"/> on every callback and rethrows it.</para>
 /// <para>Tensors passed to a hook belong to the step's dispose scope: read them during the hook, or copy them
 /// (<c>clone().DetachFromDisposeScope()</c>) to keep them. Reading a tensor's value on the host (<c>item()</c>) costs a
-/// synchronisation on a GPU; per-step values are also delivered in blocks through <see cref="OnStepRecords"/> without
-/// one. A callback instance may serve several runs (cross-validation fits once per fold): reset its state in
+/// synchronisation on a GPU. A step has one of its own (the clipper's non-finite check reads the total norm); the
+/// per-step records add none, since they are delivered in blocks through <see cref="OnStepRecords"/>. The report's
+/// per-parameter norms (<see cref="GradientClipReport.ParameterNormsTensor"/>) are measured only when the history
+/// records them (<see cref="TrainingSettings.RecordGradientNorms"/>); otherwise that vector is empty. A callback instance may serve several runs (cross-validation fits once per fold): reset its state in
 /// <see cref="OnTrainingStart"/>. Training holds a process-wide lock meanwhile, so a hook must not wait for another
 /// thread that trains or builds a model.</para>
 /// </remarks>

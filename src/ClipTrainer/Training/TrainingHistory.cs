@@ -35,7 +35,7 @@ public sealed class TrainingHistory
     /// <summary>Gets the names of the groups whose norms <see cref="TrainingStepRecord.GroupNorms"/> holds (empty unless requested).</summary>
     public IReadOnlyList<string> NormGroupNames { get; }
 
-    /// <summary>Gets the 1-based epoch whose weights the model holds: the lowest validation loss under early stopping, else the last.</summary>
+    /// <summary>Gets the 1-based epoch whose weights the model holds: the lowest validation loss under early stopping, else the last (0 when no epoch ran).</summary>
     public int BestEpoch { get; }
 
     /// <summary>Gets the name of the validation metric: "Accuracy" or "RSquared".</summary>
@@ -50,6 +50,9 @@ public sealed class TrainingHistory
     /// <summary>
     /// Writes the history into <paramref name="directory"/> (created if missing): <c>history.csv</c> (one row per step),
     /// <c>epochs.csv</c> (one row per epoch) and <c>history.json</c> (both, with the run's facts). Existing files are replaced.
+    /// Numbers are written in round-trip form; NaN and ±∞ (a skipped step's norm) are <c>NaN</c>, <c>Infinity</c> and
+    /// <c>-Infinity</c> in the CSV and the same words as JSON strings (JSON numbers cannot hold them); a missing
+    /// value (no validation data) is an empty cell and JSON <c>null</c>.
     /// </summary>
     /// <param name="directory">The output folder.</param>
     /// <exception cref="ArgumentException"><paramref name="directory"/> is null or blank.</exception>

@@ -122,14 +122,19 @@ public class TrainingSettings
     /// Gets or sets how many per-step records are kept on the device before they are read to the host in one
     /// synchronisation (and handed to <see cref="TrainingCallback.OnStepRecords"/>); epochs end a block early.
     /// </summary>
-    /// <value>Range: &gt; 0. Default: 256.</value>
+    /// <value>Range: [1, 65536] (the block is allocated on the device up front). Default: 256.</value>
     public int StepRecordBlockSize { get; set; } = TrainingDefaults.StepRecordBlockSize;
+
+    private const int MaximumStepRecordBlockSize = 65536;
 
     /// <summary>Checks every setting, clipping included, and throws on the first one out of range.</summary>
     /// <exception cref="ArgumentOutOfRangeException">A setting is out of its range; the parameter name is the setting's.</exception>
     /// <exception cref="ArgumentNullException"><see cref="Clipping"/> is null or <see cref="Callbacks"/> holds null.</exception>
     /// <exception cref="ArgumentException">The clipping options' rule factory does not fit their mode.</exception>
-    public virtual void Validate()
+    public virtual void Validate() => ValidateSettings();
+
+    /// <summary>The checks of the training settings alone: what the loop needs, whatever derived options add.</summary>
+    internal void ValidateSettings()
     {
         Require(Enum.IsDefined(Optimizer), Optimizer, nameof(Optimizer), "a defined OptimizerKind");
         Require(LearningRate > 0 && double.IsFinite(LearningRate), LearningRate, nameof(LearningRate), "a finite number > 0");
@@ -147,7 +152,7 @@ public class TrainingSettings
         Require(NumberOfThreads is null or > 0, NumberOfThreads, nameof(NumberOfThreads), "null (libtorch's setting) or > 0");
         Require(StepReportInterval > 0, StepReportInterval, nameof(StepReportInterval), "> 0");
         Require(Enum.IsDefined(RecordGradientNorms), RecordGradientNorms, nameof(RecordGradientNorms), "a defined GradientNormDetail");
-        Require(StepRecordBlockSize > 0, StepRecordBlockSize, nameof(StepRecordBlockSize), "> 0");
+        Require(StepRecordBlockSize is > 0 and <= MaximumStepRecordBlockSize, StepRecordBlockSize, nameof(StepRecordBlockSize), $"in [1, {MaximumStepRecordBlockSize}]");
         if (Callbacks.Any(c => c is null)) throw new ArgumentNullException(nameof(Callbacks), "Callbacks cannot hold null.");
         ArgumentNullException.ThrowIfNull(Clipping, nameof(Clipping));
         Clipping.Validate();

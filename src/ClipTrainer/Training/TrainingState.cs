@@ -8,7 +8,8 @@ namespace ClipTrainer.Training;
 /// Everything a training run is made of, in one object that the loop updates and every
 /// <see cref="TrainingCallback"/> hook receives: the model, optimizer and clipper (with their states), the position
 /// (epoch, step, learning-rate schedule), the early-stopping bookkeeping with its best-weights snapshot, and the
-/// history so far. Nothing the run depends on lives only in the loop's locals: this is what a checkpoint holds.
+/// history so far. Nothing the run depends on lives only in the loop's locals, so this is what a checkpoint will hold
+/// (the best-weights snapshot and the pending step records are kept inside; their export comes with checkpointing).
 /// </summary>
 /// <remarks>
 /// The random state is libtorch's global generator, seeded with <see cref="TrainingSettings.Seed"/> when training
@@ -124,15 +125,18 @@ public sealed class TrainingState
     }
 
     /// <summary>
-    /// Reads the record of the latest step to the host (one synchronisation, together with any other pending step;
-    /// the block then also reaches <see cref="TrainingCallback.OnStepRecords"/>).
+    /// Reads the record of the latest recorded step to the host (one synchronisation, together with any other pending
+    /// step; the block then also reaches <see cref="TrainingCallback.OnStepRecords"/>). A step is recorded after its
+    /// optimizer step: call this from <see cref="TrainingCallback.OnAfterOptimizerStep"/> or later (from an earlier hook
+    /// it returns the previous step).
     /// </summary>
     /// <returns>The latest step's record.</returns>
-    /// <exception cref="InvalidOperationException">No step has been recorded yet.</exception>
+    /// <exception cref="InvalidOperationException">No step has been recorded yet (the first step is recorded after its optimizer step).</exception>
     public TrainingStepRecord ReadLatestStep()
     {
         if (Log.HasPending) DeliverSteps(Log.Flush());
-        return Log.Records.Count > 0 ? Log.Records[^1] : throw new InvalidOperationException("No training step has been recorded yet.");
+        return Log.Records.Count > 0 ? Log.Records[^1] : throw new InvalidOperationException(
+            "No training step has been recorded yet: a step is recorded after its optimizer step, so read it from OnAfterOptimizerStep or later.");
     }
 
     internal void DeliverSteps(IReadOnlyList<TrainingStepRecord> block)

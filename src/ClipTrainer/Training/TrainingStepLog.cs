@@ -6,7 +6,7 @@ namespace ClipTrainer.Training;
 /// <summary>
 /// The per-step records of a run, kept on the device and read to the host in blocks: one row of float64 per step
 /// (loss, pre- and post-clip norm, clipped flag, one coefficient per clip stage, the requested group norms), written
-/// with a few device ops and no synchronisation; <see cref="Flush"/> reads all pending rows in one host read.
+/// with a few device ops and no synchronisation of its own; <see cref="Flush"/> reads all pending rows in one host read.
 /// </summary>
 internal sealed class TrainingStepLog : IDisposable
 {
@@ -17,6 +17,7 @@ internal sealed class TrainingStepLog : IDisposable
     private readonly double _normType;
     private readonly List<TrainingStepRecord> _records = [];
     private readonly List<(int Epoch, long Step, int StepInEpoch, bool Skipped, double LearningRate)> _pending = [];
+    private readonly string[] _parameterNames;
     private IReadOnlyList<GradientGroup>? _layers;
     private Tensor? _buffer;
     private int _stageCount = -1; // unknown until the first applied step: a skipped step reports no stages
@@ -28,6 +29,7 @@ internal sealed class TrainingStepLog : IDisposable
         _device = device;
         _detail = detail;
         _normType = normType;
+        _parameterNames = parameterNames.ToArray();
         if (detail == GradientNormDetail.Layer)
         {
             _layers = GradientGrouping.ByLayer(parameterNames);
@@ -42,8 +44,11 @@ internal sealed class TrainingStepLog : IDisposable
     /// <summary>Gets the records read to the host so far.</summary>
     public IReadOnlyList<TrainingStepRecord> Records => _records;
 
-    /// <summary>Gets the names of the clip stages, known after the first applied step.</summary>
+    /// <summary>Gets the names of the clip stages, known after the first applied step (<see cref="StagesKnown"/>).</summary>
     public IReadOnlyList<string> StageNames { get; private set; } = [];
+
+    /// <summary>Gets whether the clip stages are known, that is whether a step was applied.</summary>
+    public bool StagesKnown => _stageCount >= 0;
 
     /// <summary>Gets the names of the groups whose norms are recorded.</summary>
     public IReadOnlyList<string> GroupNames { get; }
@@ -63,6 +68,12 @@ internal sealed class TrainingStepLog : IDisposable
             flushed = Flush(); // rows of earlier skipped steps were written without stage columns
             _stageCount = report.Stages.Count;
             StageNames = UniqueNames(report.Stages.Select(s => s.RuleName));
+            // A skipped step applies no coefficient: NaN, as for every later skipped step.
+            for (var i = 0; i < _records.Count; i++)
+            {
+                if (_records[i].StageCoefficients.Count != _stageCount)
+                    _records[i] = _records[i] with { StageCoefficients = Enumerable.Repeat(double.NaN, _stageCount).ToArray() };
+            }
         }
 
         var stages = Math.Max(_stageCount, 0);
@@ -89,8 +100,11 @@ internal sealed class TrainingStepLog : IDisposable
                 : full(1, double.NaN, ScalarType.Float64, _device));
         }
 
-        if (_detail == GradientNormDetail.Parameter) parts.Add(report.ParameterNormsTensor);
-        else if (_layers is not null) parts.Add(GradientNorms.PerGroup(report.ParameterNormsTensor, _layers, _normType));
+        if (_detail != GradientNormDetail.None)
+        {
+            var norms = AllParameterNorms(report);
+            parts.Add(_layers is null ? norms : GradientNorms.PerGroup(norms, _layers, _normType));
+        }
         _buffer.select(0, _pending.Count).copy_(cat(parts, 0));
         _pending.Add((epoch, step, stepInEpoch, report.SkipStep, learningRate));
         return flushed;
@@ -101,7 +115,8 @@ internal sealed class TrainingStepLog : IDisposable
     {
         if (_pending.Count == 0 || _buffer is null) return [];
         var width = (int)_buffer.shape[1];
-        var values = HostRead.Doubles(_buffer.narrow(0, 0, _pending.Count));
+        using var rows = _buffer.narrow(0, 0, _pending.Count); // flushed outside a step's scope too: disposed here
+        var values = HostRead.Doubles(rows);
         var block = new TrainingStepRecord[_pending.Count];
         for (var r = 0; r < block.Length; r++)
         {
@@ -117,6 +132,19 @@ internal sealed class TrainingStepLog : IDisposable
     }
 
     public void Dispose() => _buffer?.Dispose();
+
+    /// <summary>
+    /// The pre-clip norm of every trainable parameter, in the log's order: the report measures only gradients that
+    /// exist, so a parameter without one this step (an unused branch) gets 0, its contribution to any norm.
+    /// </summary>
+    private Tensor AllParameterNorms(GradientClipReport report)
+    {
+        var measured = report.ParameterNames;
+        if (measured.Count == _parameterNames.Length && measured.SequenceEqual(_parameterNames)) return report.ParameterNormsTensor;
+        var positions = measured.Select(name => (long)Array.IndexOf(_parameterNames, name)).ToArray();
+        return zeros(_parameterNames.Length, ScalarType.Float64, _device)
+            .index_copy_(0, tensor(positions, device: _device), report.ParameterNormsTensor.to(_device));
+    }
 
     private static string[] UniqueNames(IEnumerable<string> names)
     {
