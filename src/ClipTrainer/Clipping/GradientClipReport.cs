@@ -23,7 +23,7 @@ public sealed class GradientClipReport : IDisposable
         Tensor totalNorm,
         Tensor postClipNorm,
         IReadOnlyList<string> parameterNames,
-        Tensor parameterNorms,
+        Tensor? parameterNorms,
         double normType,
         IReadOnlyList<GradientClipStage> stages,
         Tensor wasClipped,
@@ -80,15 +80,15 @@ public sealed class GradientClipReport : IDisposable
 
     /// <summary>
     /// Gets the pre-clip p-norm of each measured gradient (after zeroing under <see cref="NonFiniteGradientPolicy.ZeroNonFinite"/>),
-    /// as a float64 vector on the gradients' device (no synchronisation); empty unless the clipper's
+    /// as a float64 vector on the gradients' device (no synchronisation); null unless the clipper's
     /// <see cref="GradientClipper.RecordParameterNorms"/> is on.
     /// </summary>
-    public Tensor ParameterNormsTensor { get; }
+    public Tensor? ParameterNormsTensor { get; }
 
     /// <summary>Gets the pre-clip p-norm of each measured gradient; read on first use, then cached.</summary>
-    /// <value>A new array on each call, one element per <see cref="ParameterNames"/> entry.</value>
+    /// <value>A new array on each call, one element per <see cref="ParameterNames"/> entry; empty when they were not measured.</value>
     /// <exception cref="ObjectDisposedException">The report was disposed before the values were read.</exception>
-    public double[] ParameterNorms => (double[])(_parameterNorms ??= HostRead.Doubles(ParameterNormsTensor)).Clone();
+    public double[] ParameterNorms => ParameterNormsTensor is null ? [] : (double[])(_parameterNorms ??= HostRead.Doubles(ParameterNormsTensor)).Clone();
 
     /// <summary>Gets p of <see cref="TotalNorm"/>.</summary>
     public double NormType { get; }
@@ -136,7 +136,7 @@ public sealed class GradientClipReport : IDisposable
     {
         TotalNormTensor.Dispose();
         PostClipNormTensor.Dispose();
-        ParameterNormsTensor.Dispose();
+        ParameterNormsTensor?.Dispose();
         WasClippedTensor.Dispose();
         foreach (var stage in Stages)
         {

@@ -60,7 +60,7 @@ public sealed class GradientClipper
 
     /// <summary>
     /// Gets or sets whether each report holds the pre-clip norm of every gradient tensor
-    /// (<see cref="GradientClipReport.ParameterNormsTensor"/>); off, that vector is empty and the call saves their computation.
+    /// (<see cref="GradientClipReport.ParameterNormsTensor"/>); off, that property is null and the call saves their computation.
     /// </summary>
     /// <value>Default: false. The training loop turns it on when the history records per-layer or per-parameter norms.</value>
     public bool RecordParameterNorms { get; set; }
@@ -174,7 +174,7 @@ public sealed class GradientClipper
         var contiguous = ContiguousGradients.Holding(owners, gradients);
         var context = new GradientClipContext(names, new ClipCallGradients(gradients, contiguous), weights);
         var outcome = _guard.Inspect(context);
-        var parameterNorms = RecordParameterNorms ? context.TensorNorms(NormType) : zeros(0, ScalarType.Float64, outcome.TotalNorm.device);
+        var parameterNorms = RecordParameterNorms ? context.TensorNorms(NormType) : null;
         if (outcome.SkipStep)
         {
             Interlocked.Increment(ref _skippedStepCount);
@@ -189,12 +189,15 @@ public sealed class GradientClipper
         };
 
         // After norm rules the context holds the scaled norms, so this is a small op; after value clipping a new pass.
-        var postClipNorm = outcome.SkipStep ? outcome.TotalNorm.clone() : context.TotalNorm(NormType).clone();
+        // The context's total is the scaled cache after norm rules (no pass over the gradients); when nothing scaled it is
+        // the pre-clip tensor itself, which the report already owns once.
+        var postClipNorm = outcome.SkipStep ? outcome.TotalNorm : context.TotalNorm(NormType);
+        if (ReferenceEquals(postClipNorm, outcome.TotalNorm)) postClipNorm = outcome.TotalNorm.alias();
 
         // The report outlives this scope on purpose: it owns the norms, the clipped flag and the stages' tensors.
         outcome.TotalNorm.MoveToOuterDisposeScope();
         postClipNorm.MoveToOuterDisposeScope();
-        parameterNorms.MoveToOuterDisposeScope();
+        parameterNorms?.MoveToOuterDisposeScope();
         wasClipped.MoveToOuterDisposeScope();
         foreach (var stage in stages)
         {

@@ -42,7 +42,7 @@ namespace ClipTrainer.Training;
 /// synchronisation on a GPU. A step has one of its own (the clipper's non-finite check reads the total norm); the
 /// per-step records add none, since they are delivered in blocks through <see cref="OnStepRecords"/>. The report's
 /// per-parameter norms (<see cref="GradientClipReport.ParameterNormsTensor"/>) are measured only when the history
-/// records them (<see cref="TrainingSettings.RecordGradientNorms"/>); otherwise that vector is empty. A callback instance may serve several runs (cross-validation fits once per fold): reset its state in
+/// records them (<see cref="TrainingSettings.RecordGradientNorms"/>); otherwise that property is null. A callback instance may serve several runs (cross-validation fits once per fold): reset its state in
 /// <see cref="OnTrainingStart"/>. Training holds a process-wide lock meanwhile, so a hook must not wait for another
 /// thread that trains or builds a model.</para>
 /// </remarks>

@@ -140,10 +140,11 @@ internal sealed class TrainingStepLog : IDisposable
     private Tensor AllParameterNorms(GradientClipReport report)
     {
         var measured = report.ParameterNames;
-        if (measured.Count == _parameterNames.Length && measured.SequenceEqual(_parameterNames)) return report.ParameterNormsTensor;
+        var norms = report.ParameterNormsTensor ?? throw new InvalidOperationException("The clipper did not measure the per-parameter norms.");
+        if (measured.Count == _parameterNames.Length && measured.SequenceEqual(_parameterNames)) return norms;
         var positions = measured.Select(name => (long)Array.IndexOf(_parameterNames, name)).ToArray();
         return zeros(_parameterNames.Length, ScalarType.Float64, _device)
-            .index_copy_(0, tensor(positions, device: _device), report.ParameterNormsTensor.to(_device));
+            .index_copy_(0, tensor(positions, device: _device), norms.to(_device));
     }
 
     private static string[] UniqueNames(IEnumerable<string> names)
