@@ -98,6 +98,19 @@ public sealed class SequenceTrainer : IEstimator<SequenceTransformer>
         return trainingValues is null || validationValues is null || trainingValues.Values.SequenceEqual(validationValues.Values);
     }
 
+    /// <summary>Reads the validation set; a data error in it says it is the ValidationSet, not the training data.</summary>
+    private static SequenceDataset ReadValidationSet(IDataView data, (SequenceFeatureColumnInfo? Features, SequenceLabelColumnInfo? Label) info)
+    {
+        try
+        {
+            return SequenceColumnReader.Read(data, info.Features!, info.Label!);
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new InvalidOperationException($"In the ValidationSet: {e.Message}", e);
+        }
+    }
+
     /// <summary>Reads <paramref name="input"/> (and the options' validation set), trains, and returns the fitted transformer.</summary>
     /// <param name="input">The training data, with the feature and label columns.</param>
     /// <returns>The fitted transformer, holding the trained model and its training history.</returns>
@@ -110,6 +123,10 @@ public sealed class SequenceTrainer : IEstimator<SequenceTransformer>
         DeviceResolver.Resolve(_options.Device); // before any data is read
         var features = SequenceSchemaChecks.CheckFeatureColumn(input.Schema, _options.FeatureColumnName, _options.InputSize, _options.SequenceLength);
         var label = SequenceSchemaChecks.CheckLabelColumn(input.Schema, _options.LabelColumnName, _task);
+        if (_task == SequenceTask.MulticlassClassification && label.NumberOfClasses < 2)
+            throw new ArgumentOutOfRangeException(nameof(input),
+                $"Label column '{label.Name}' has {label.NumberOfClasses} class: multiclass classification needs at least 2 (a model of one class " +
+                "scores every row 1 and learns nothing). Check that the data holds more than one label value before MapValueToKey.");
         var keyValues = _task == SequenceTask.MulticlassClassification ? LabelKeyValues.FromColumn(input.Schema[label.Name]) : null;
         var outputs = new OutputColumns(_task, _options.ScoreColumnName, _options.PredictionColumnName, label.NumberOfClasses, keyValues);
         var validationInfo = _options.ValidationSet is { } validationSet ? CheckValidationSet(validationSet, input.Schema[label.Name], label) : default;
@@ -118,9 +135,7 @@ public sealed class SequenceTrainer : IEstimator<SequenceTransformer>
         if (training.Count == 0)
             throw new ArgumentException(
                 $"The training data has no row with a label: all {training.SkippedRowCount} rows have a missing value in label column '{label.Name}'.", nameof(input));
-        var validation = _options.ValidationSet is { } validationData
-            ? SequenceColumnReader.Read(validationData, validationInfo.Features!, validationInfo.Label!)
-            : null;
+        var validation = _options.ValidationSet is { } validationData ? ReadValidationSet(validationData, validationInfo) : null;
         if (validation is { Count: 0 })
             throw new ArgumentException(
                 $"The ValidationSet has no row with a label: all {validation.SkippedRowCount} rows have a missing value in label column '{label.Name}'.",

@@ -111,7 +111,8 @@ public static class SequenceTrainingLoop
             try
             {
                 if (settings.NumberOfThreads is int wanted) torch.set_num_threads(wanted);
-                return Train(model, task, training, validation, settings, cancellation);
+                using var cancelled = CancellationTokenSource.CreateLinkedTokenSource(cancellation, settings.CancellationToken);
+                return Train(model, task, training, validation, settings, cancelled.Token);
             }
             finally
             {
@@ -246,13 +247,26 @@ public static class SequenceTrainingLoop
         objective.backward();
         Notify(state, c => c.OnAfterBackward(state, loss));
 
-        using var report = state.Clipper.Clip(state.Parameters);
+        using var report = ClipAt(state);
         Notify(state, c => c.OnAfterClip(state, report));
         if (!report.SkipStep) state.Optimizer.step();
 
         state.DeliverSteps(state.Log.Record(state.Epoch, state.GlobalStep, state.StepInEpoch, state.LearningRate, loss, report));
         Notify(state, c => c.OnAfterOptimizerStep(state, report));
         if (state.Log.IsFull) state.DeliverSteps(state.Log.Flush());
+    }
+
+    /// <summary>Clips; an error of the clipper (non-finite gradients under the Error policy) says where training was.</summary>
+    private static GradientClipReport ClipAt(TrainingState state)
+    {
+        try
+        {
+            return state.Clipper.Clip(state.Parameters);
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new InvalidOperationException($"At epoch {state.Epoch}, step {state.StepInEpoch} (step {state.GlobalStep} of the run): {e.Message}", e);
+        }
     }
 
     private static bool CanBeContiguous(IReadOnlyList<(string Name, Parameter Parameter)> parameters)

@@ -108,6 +108,14 @@ public class TrainingSettings
     public int StepReportInterval { get; set; } = TrainingDefaults.StepReportInterval;
 
     /// <summary>
+    /// Gets or sets a token that cancels training: checked before every batch, it ends the run with
+    /// <see cref="OperationCanceledException"/> (after <see cref="TrainingCallback.OnException"/>), with libtorch's thread
+    /// count and random state restored. The loop's own <c>cancellation</c> argument works the same; either one cancels.
+    /// </summary>
+    /// <value>Default: <see cref="CancellationToken.None"/>.</value>
+    public CancellationToken CancellationToken { get; set; }
+
+    /// <summary>
     /// Gets the callbacks whose hooks the loop calls, in list order (see <see cref="TrainingCallback"/> for the hook order),
     /// before <see cref="EpochProgress"/> and <see cref="StepProgress"/>.
     /// </summary>
