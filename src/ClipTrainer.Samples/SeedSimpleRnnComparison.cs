@@ -115,7 +115,8 @@ internal static class SeedSimpleRnnComparison
 
         torch.random.manual_seed(Seed); // the same initial weights for every mode
         using var model = new SimpleRnn(InputSize, HiddenSize, OutputSize);
-        var history = progress.Run(() => SequenceTrainingLoop.Run(model, SequenceTask.MulticlassClassification /* cross-entropy, as the seed's nn.CrossEntropyLoss */, source, validation: null, settings));
+        // Multiclass classification: cross-entropy, as the seed's nn.CrossEntropyLoss.
+        var history = progress.Run(() => SequenceTrainingLoop.Run(model, SequenceTask.MulticlassClassification, source, validation: null, settings));
         SampleOutput.WriteChart(folder, history, $"{Name}, {mode}", ChartThreshold.For(settings.Clipping));
         return history;
     }
