@@ -12,8 +12,11 @@ namespace ClipTrainer.Clipping;
 /// a <see cref="ContiguousGradients"/> buffer (the list is its <see cref="ContiguousGradients.Gradients"/>, or the
 /// clipper found them to be its views), norms are computed on the buffer with fused calls.
 /// </remarks>
-public sealed class GradientClipContext
+public sealed class GradientClipContext : IDisposable
 {
+    // The context owns its cached norms, whatever dispose scope a rule asks for them in: they are detached from the scope
+    // current when made and disposed with the context, so a rule's own scope can never free a norm the report needs.
+    private readonly List<Tensor> _owned = [];
     private Tensor? _cachedNorms;
     private double _cachedNormType;
     private Tensor? _cachedTotal;
@@ -71,11 +74,11 @@ public sealed class GradientClipContext
         if (_cachedNorms is null || !_cachedNormType.Equals(normType))
         {
             using var noGrad = no_grad();
-            _cachedNorms = Precise
+            _cachedNorms = Keep(Precise
                 ? GradientNorms.PrecisePerTensor(Gradients, normType)
                 : ContiguousGradients.Of(Gradients) is { } buffer && RowNormsFor(normType) is { } rows
                     ? TensorNormKernels.PerTensorFromRows(buffer, rows, normType)
-                    : GradientNorms.PerTensor(Gradients, normType);
+                    : GradientNorms.PerTensor(Gradients, normType));
             _cachedNormType = normType;
         }
 
@@ -97,15 +100,29 @@ public sealed class GradientClipContext
         {
             using var noGrad = no_grad();
             var buffer = Precise ? null : ContiguousGradients.Of(Gradients);
-            _cachedTotal = buffer is null || (_cachedNorms is not null && _cachedNormType.Equals(normType))
+            _cachedTotal = Keep(buffer is null || (_cachedNorms is not null && _cachedNormType.Equals(normType))
                 ? GradientNorms.Combine(TensorNorms(normType), normType)
                 : buffer.Buffer.numel() > TensorNormKernels.DirectLimit && RowNormsFor(normType) is { } rows
                     ? linalg.vector_norm(rows, normType)
-                    : GradientNorms.Total(Gradients, normType);
+                    : GradientNorms.Total(Gradients, normType));
             _cachedTotalNormType = normType;
         }
 
         return _cachedTotal;
+    }
+
+    /// <summary>Disposes the norms the context computed and cached (tensors it returned included): use them before.</summary>
+    public void Dispose()
+    {
+        foreach (var owned in _owned) owned.Dispose();
+        _owned.Clear();
+        _cachedNorms = _cachedTotal = _cachedRows = _pendingScale = null;
+    }
+
+    private Tensor Keep(Tensor value)
+    {
+        _owned.Add(value.DetachFromDisposeScope());
+        return value;
     }
 
     /// <summary>Tells the context that the gradients changed, so that norms are computed afresh on the next request.</summary>
@@ -126,6 +143,7 @@ public sealed class GradientClipContext
     /// </summary>
     /// <param name="coefficient">The coefficient applied to every gradient, or one coefficient per gradient.</param>
     /// <exception cref="ArgumentNullException"><paramref name="coefficient"/> is null.</exception>
+    /// <exception cref="ArgumentException"><paramref name="coefficient"/> is neither 0-dimensional nor one per gradient.</exception>
     public void MarkScaled(Tensor coefficient)
     {
         ArgumentNullException.ThrowIfNull(coefficient);
@@ -134,15 +152,23 @@ public sealed class GradientClipContext
         if (coefficient.dim() == 0)
         {
             // Applied when a norm is next asked for: a global rule alone never asks again, so it pays nothing.
-            _pendingScale = _pendingScale is null ? coefficient : _pendingScale * coefficient;
+            // A copy: the rule may dispose or reuse its tensor after the call.
+            _pendingScale = Keep(_pendingScale is null ? coefficient.detach().clone() : _pendingScale * coefficient);
             return;
         }
 
         // One coefficient per gradient (local rules): the per-tensor norms follow it; the total and a buffer's row norms
         // cannot, and are measured again, from the scaled per-tensor norms, when asked for.
+        if (coefficient.numel() != Gradients.Count)
+        {
+            throw new ArgumentException(
+                $"Expected one coefficient for all gradients (a 0-dimensional tensor) or one per gradient ({Gradients.Count}), but got {coefficient.numel()}.",
+                nameof(coefficient));
+        }
+
         ApplyPendingScale();
         using var noGrad = no_grad();
-        _cachedNorms = _cachedNorms is null ? null : _cachedNorms * coefficient.to(_cachedNorms.dtype, _cachedNorms.device);
+        _cachedNorms = _cachedNorms is null ? null : Keep(_cachedNorms * coefficient.to(_cachedNorms.dtype, _cachedNorms.device).reshape(-1));
         _cachedTotal = null;
         _cachedRows = null;
     }
@@ -168,17 +194,17 @@ public sealed class GradientClipContext
         using var noGrad = no_grad();
         if (_cachedNorms is not null)
         {
-            _cachedNorms = _cachedNorms * scale.to(_cachedNorms.dtype, _cachedNorms.device);
+            _cachedNorms = Keep(_cachedNorms * scale.to(_cachedNorms.dtype, _cachedNorms.device));
         }
 
         if (_cachedTotal is not null)
         {
-            _cachedTotal = _cachedTotal * scale.to(_cachedTotal.dtype, _cachedTotal.device);
+            _cachedTotal = Keep(_cachedTotal * scale.to(_cachedTotal.dtype, _cachedTotal.device));
         }
 
         if (_cachedRows is not null)
         {
-            _cachedRows = _cachedRows * scale.to(_cachedRows.dtype, _cachedRows.device);
+            _cachedRows = Keep(_cachedRows * scale.to(_cachedRows.dtype, _cachedRows.device));
         }
     }
 
@@ -193,7 +219,7 @@ public sealed class GradientClipContext
 
         if (_cachedRows is null || !_cachedRowsNormType.Equals(normType))
         {
-            _cachedRows = TensorNormKernels.RowNorms(buffer, normType);
+            _cachedRows = Keep(TensorNormKernels.RowNorms(buffer, normType));
             _cachedRowsNormType = normType;
         }
 

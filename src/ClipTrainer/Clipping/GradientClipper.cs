@@ -172,9 +172,9 @@ public sealed class GradientClipper
 
         // Gradients that are still the views of one ContiguousGradients buffer are clipped with fused calls on it.
         var contiguous = ContiguousGradients.Holding(owners, gradients);
-        var context = new GradientClipContext(names, new ClipCallGradients(gradients, contiguous), weights);
+        using var context = new GradientClipContext(names, new ClipCallGradients(gradients, contiguous), weights);
         var outcome = _guard.Inspect(context);
-        var parameterNorms = RecordParameterNorms ? context.TensorNorms(NormType) : null;
+        var parameterNorms = RecordParameterNorms ? context.TensorNorms(NormType).alias() : null; // the context disposes its own
         if (outcome.SkipStep)
         {
             Interlocked.Increment(ref _skippedStepCount);
@@ -191,11 +191,11 @@ public sealed class GradientClipper
         // After norm rules the context holds the scaled norms, so this is a small op; after value clipping a new pass.
         // The context's total is the scaled cache after norm rules (no pass over the gradients); when nothing scaled it is
         // the pre-clip tensor itself, which the report already owns once.
-        var postClipNorm = outcome.SkipStep ? outcome.TotalNorm : context.TotalNorm(NormType);
-        if (ReferenceEquals(postClipNorm, outcome.TotalNorm)) postClipNorm = outcome.TotalNorm.alias();
+        var postClipNorm = (outcome.SkipStep ? outcome.TotalNorm : context.TotalNorm(NormType)).alias();
+        var totalNorm = outcome.TotalNorm.alias();
 
         // The report outlives this scope on purpose: it owns the norms, the clipped flag and the stages' tensors.
-        outcome.TotalNorm.MoveToOuterDisposeScope();
+        totalNorm.MoveToOuterDisposeScope();
         postClipNorm.MoveToOuterDisposeScope();
         parameterNorms?.MoveToOuterDisposeScope();
         wasClipped.MoveToOuterDisposeScope();
@@ -204,7 +204,7 @@ public sealed class GradientClipper
             stage.MoveToOuterDisposeScope();
         }
 
-        return new GradientClipReport(outcome.TotalNorm, postClipNorm, names, parameterNorms, NormType, stages, wasClipped, outcome.SkipStep,
+        return new GradientClipReport(totalNorm, postClipNorm, names, parameterNorms, NormType, stages, wasClipped, outcome.SkipStep,
             outcome.NonFiniteElementCount, outcome.NonFiniteParameterNames, outcome.TotalNormValue);
     }
 }

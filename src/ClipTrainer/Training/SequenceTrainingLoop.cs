@@ -140,9 +140,6 @@ public static class SequenceTrainingLoop
         torch.manual_seed(settings.Seed); // dropout draws from the global generator: seed it so runs repeat
         var parameters = model.named_parameters().Select(p => (p.name, p.parameter)).ToList();
         using var optimizer = OptimizerFactory.Create(settings, parameters.Select(p => p.parameter).ToList());
-        // Gradients as views into one buffer, so the clipper measures and scales them with one call each instead of
-        // one per tensor (optimizer.zero_grad zeroes in place, which keeps the views).
-        using var contiguous = CanBeContiguous(parameters) ? new ContiguousGradients(parameters) : null;
         var clipper = GradientClipper.CreateValidated(settings.Clipping);
         clipper.RecordParameterNorms = settings.RecordGradientNorms != GradientNormDetail.None;
         using var log = new TrainingStepLog(settings.StepRecordBlockSize, device, settings.RecordGradientNorms, settings.Clipping.NormType,
@@ -179,6 +176,10 @@ public static class SequenceTrainingLoop
                 catch (Exception inner) { exception.Data[$"{callback.GetType().Name}.OnException"] = inner.Message; } // the first error is the one to see
             }
             throw;
+        }
+        finally
+        {
+            state.Contiguous?.Dispose();
         }
     }
 
@@ -238,13 +239,16 @@ public static class SequenceTrainingLoop
         state.GlobalStep++;
         OptimizerFactory.SetLearningRate(state.Optimizer, state.LearningRate);
 
-        state.Optimizer.zero_grad();
+        state.Optimizer.zero_grad(); // in place: gradient views stay views
+        // Views a callback dropped (Module.zero_grad() sets gradients to none) are zeroed and reattached, never stale.
+        if (state.Contiguous is { IsAttached: false } detached) detached.ZeroGrad();
         var output = state.Model.forward(batch.Features.to(state.Device), batch.Lengths);
         var labels = batch.Labels.to(state.Device);
         if (state.GlobalStep == 1) CheckOutputs(state.Task, output, labels);
         var loss = TaskObjective.Loss(state.Task, output, labels);
         var objective = settings.L1Penalty > 0 ? loss + settings.L1Penalty * L1Norm(state.Parameters) : loss;
         objective.backward();
+        if (state.GlobalStep == 1) state.Contiguous = ContiguousAfterFirstBackward(state.Parameters);
         Notify(state, c => c.OnAfterBackward(state, loss));
 
         using var report = ClipAt(state);
@@ -269,11 +273,20 @@ public static class SequenceTrainingLoop
         }
     }
 
-    private static bool CanBeContiguous(IReadOnlyList<(string Name, Parameter Parameter)> parameters)
+    /// <summary>
+    /// Gradients as views into one buffer, so the clipper measures and scales them with one call each instead of one per
+    /// tensor. Made after the first backward over the parameters that got a gradient: a parameter the model never uses
+    /// keeps no gradient, so the optimizer leaves it alone (weight decay included), as without the buffer. Float32 and
+    /// float64 only (the buffer's row norms are reduced in the gradients' type); one device.
+    /// </summary>
+    private static ContiguousGradients? ContiguousAfterFirstBackward(IReadOnlyList<(string Name, Parameter Parameter)> parameters)
     {
-        var trainable = parameters.Select(p => p.Parameter).Where(p => p.requires_grad).ToArray();
-        return trainable.Length > 0 && trainable[0].is_floating_point() && trainable.All(p =>
-            p.dtype == trainable[0].dtype && p.device_type == trainable[0].device_type && p.device_index == trainable[0].device_index);
+        var withGradient = parameters.Where(p => p.Parameter.requires_grad && p.Parameter.grad is not null).ToArray();
+        if (withGradient.Length == 0) return null;
+        var first = withGradient[0].Parameter;
+        var fits = (first.dtype is ScalarType.Float32 or ScalarType.Float64) && withGradient.All(p =>
+            p.Parameter.dtype == first.dtype && p.Parameter.device_type == first.device_type && p.Parameter.device_index == first.device_index);
+        return fits ? new ContiguousGradients(withGradient) : null; // copies the first gradients into the buffer
     }
 
     /// <summary>The first batch's outputs and labels must fit the task: read once per run, so a mismatch names itself.</summary>

@@ -82,7 +82,7 @@ public class TrainingSettings
 
     /// <summary>
     /// Gets or sets how many threads libtorch uses while this run trains (restored afterwards); null leaves libtorch's
-    /// setting. Small recurrent models often train fastest on one thread, and other busy processes make more threads
+    /// setting. libtorch's thread count is process-wide: scoring on other threads meanwhile uses it too. Small recurrent models often train fastest on one thread, and other busy processes make more threads
     /// slower, not faster.
     /// </summary>
     /// <value>Range: null or &gt; 0. Default: null.</value>

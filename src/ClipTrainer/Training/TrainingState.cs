@@ -106,6 +106,9 @@ public sealed class TrainingState
 
     internal IReadOnlyList<TrainingCallback> Callbacks { get; }
 
+    /// <summary>The buffer the gradients are views into, set up after the first backward (null when they cannot share one).</summary>
+    internal ContiguousGradients? Contiguous { get; set; }
+
     internal TrainingStepLog Log { get; }
 
     internal BestWeights Best { get; }

@@ -110,6 +110,71 @@ public class ClippingRuleStateTests
         Assert.Contains("'GlobalNorm' keeps no state", exception.Message);
     }
 
+    [Fact]
+    public void Clip_RuleReadingNormsInItsOwnScopeAfterAGlobalRule_LeavesTheReportReadableAndRight()
+    {
+        using var scope = NewDisposeScope();
+        var clipper = new GradientClipper(new ChainedClippingRule(new GlobalNormClippingRule(1.0), new ScopedReader()));
+        var parameters = Parameters(); // gradients [3, 4] and [0.5]: norm √25.25
+
+        using var report = clipper.Clip(parameters);
+
+        Assert.Equal(Math.Sqrt(25.25), report.TotalNorm, 1e-9);
+        Assert.Equal(1.0, report.PostClipNorm, 1e-6);
+    }
+
+    [Fact]
+    public void Clip_RuleDisposingItsCoefficientAfterMarkScaled_StillReportsThePostClipNorm()
+    {
+        using var scope = NewDisposeScope();
+        var clipper = new GradientClipper(new DisposingHalver());
+        var parameters = Parameters();
+
+        using var report = clipper.Clip(parameters);
+
+        Assert.Equal(Math.Sqrt(25.25) / 2, report.PostClipNorm, 1e-9);
+    }
+
+    [Fact]
+    public void MarkScaled_CoefficientsOfAnotherLength_ThrowsNamingTheCounts()
+    {
+        using var scope = NewDisposeScope();
+        var parameters = Parameters();
+        using var context = new GradientClipContext(["first", "second"], parameters.Select(p => p.Parameter.grad!).ToArray());
+
+        var exception = Assert.Throws<ArgumentException>(() => context.MarkScaled(ones(3, ScalarType.Float64)));
+
+        Assert.Contains("one per gradient (2), but got 3", exception.Message);
+    }
+
+    /// <summary>Reads the (lazily scaled) norms inside a dispose scope of its own, as library code is asked to.</summary>
+    private sealed class ScopedReader : IGradientClippingRule
+    {
+        public string Name => "ScopedReader";
+
+        public IReadOnlyList<GradientClipStage> Apply(GradientClipContext context)
+        {
+            using var inner = NewDisposeScope();
+            _ = context.TotalNorm(2).item<double>();
+            _ = context.TensorNorms(2).sum().item<double>();
+            return [];
+        }
+    }
+
+    /// <summary>Halves the gradients, tells the context, then disposes its coefficient.</summary>
+    private sealed class DisposingHalver : IGradientClippingRule
+    {
+        public string Name => "DisposingHalver";
+
+        public IReadOnlyList<GradientClipStage> Apply(GradientClipContext context)
+        {
+            using var half = tensor(0.5, ScalarType.Float64);
+            foreach (var gradient in context.Gradients) gradient.mul_(half);
+            context.MarkScaled(half);
+            return [];
+        }
+    }
+
     /// <summary>Two parameters whose weights differ from their gradients.</summary>
     private static (string Name, TorchSharp.Modules.Parameter Parameter)[] Parameters()
     {

@@ -80,6 +80,20 @@ public sealed class TrainingEdgeCaseTests : IDisposable
     }
 
     [Fact]
+    public void Run_ParameterTheModelNeverUses_IsNotMovedByWeightDecay()
+    {
+        using var model = new TwoHeads { UseFrozen = false };
+        var before = model.Frozen.weight!.detach().clone();
+        var settings = RegressionSettings(ClippingMode.GlobalNorm);
+        settings.WeightDecay = 0.1;
+        settings.MaximumNumberOfEpochs = 3;
+
+        SequenceTrainingLoop.Run(model, SequenceTask.Regression, RandomRegression(2, batchCount: 3, batchSize: 4, time: 2, seed: 21), null, settings);
+
+        Assert.True(model.Frozen.weight!.detach().eq(before).all().item<bool>(), "an unused parameter moved: it was given a gradient");
+    }
+
+    [Fact]
     public void Run_StopRequestedAtTrainingStart_RunsNoEpoch()
     {
         var settings = RegressionSettings();
@@ -165,10 +179,12 @@ public sealed class TrainingEdgeCaseTests : IDisposable
 
         public TorchSharp.Modules.Linear Frozen { get; }
 
+        public bool UseFrozen { get; init; } = true;
+
         public override Tensor forward(Tensor input, Tensor? lengths)
         {
             var last = input.select(1, -1);
-            return trained.forward(last) + Frozen.forward(last);
+            return UseFrozen ? trained.forward(last) + Frozen.forward(last) : trained.forward(last);
         }
     }
 
