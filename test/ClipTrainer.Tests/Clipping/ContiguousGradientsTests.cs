@@ -14,8 +14,8 @@ namespace ClipTrainer.Tests.Clipping;
 public sealed class ContiguousGradientsTests : IDisposable
 {
     private const double Tolerance = 1e-5;
-    private readonly Model _plain = new();
-    private readonly Model _flat = new();
+    private readonly SmallLstmModel _plain = new();
+    private readonly SmallLstmModel _flat = new();
     private readonly ContiguousGradients _contiguous;
 
     public ContiguousGradientsTests()
@@ -237,37 +237,5 @@ public sealed class ContiguousGradientsTests : IDisposable
         var error = Assert.Throws<ArgumentException>(() => new ContiguousGradients(Gradients.Named(("frozen", frozen))));
 
         Assert.Equal("parameters", error.ParamName);
-    }
-
-    private sealed class Model : nn.Module
-    {
-        private readonly LSTM lstm;
-        private readonly Linear head;
-
-        public Model() : base(nameof(Model))
-        {
-            lstm = nn.LSTM(6, 8, numLayers: 2, batchFirst: true, bidirectional: true);
-            head = nn.Linear(16, 3);
-            RegisterComponents();
-            using var generator = new Generator(seed: 7);
-            using var scope = NewDisposeScope();
-            using (no_grad())
-            {
-                foreach (var p in parameters())
-                {
-                    p.copy_(rand(p.shape, generator: generator) - 0.5);
-                }
-            }
-        }
-
-        public void Backward(long seed)
-        {
-            using var scope = NewDisposeScope();
-            using var generator = new Generator(seed: (ulong)seed);
-            var x = randn(new long[] { 4, 5, 6 }, generator: generator);
-            var target = randint(0, 3, [4], generator: generator);
-            var (output, _, _) = lstm.call(x);
-            nn.functional.cross_entropy(head.call(output[.., -1, ..]), target).backward();
-        }
     }
 }
