@@ -12,6 +12,9 @@ namespace ClipTrainer;
 /// <c>PredictionEngine</c>, and keeps the <see cref="History"/> of its training.
 /// </summary>
 /// <remarks>
+/// A NaN feature at scoring time gives that row NaN scores, as ML.NET's linear trainers do (an infinite one may give
+/// NaN or a saturated score), and leaves the other rows untouched; in training data either is rejected, naming the row
+/// and the column.
 /// Persist pipelines that hold it with <c>ClipTrainer.Persistence.SequencePipelineArchive.Save</c>; ML.NET's <c>mlContext.Model.Save</c>
 /// cannot store external transformers (its save context is not public) and fails with a message that says so.
 /// </remarks>
@@ -78,9 +81,11 @@ public sealed class SequenceTransformer : ISingleFeaturePredictionTransformer<Se
     /// <param name="input">The data to score; it must hold the feature column.</param>
     /// <returns>A data view of the input's columns and the output columns.</returns>
     /// <exception cref="ArgumentOutOfRangeException">The feature column is missing or of the wrong type or size.</exception>
+    /// <exception cref="ObjectDisposedException">The transformer was disposed.</exception>
     public IDataView Transform(IDataView input)
     {
         ArgumentNullException.ThrowIfNull(input);
+        ThrowIfDisposed();
         return new ScoredDataView(input, Layout(input.Schema), _scorer, Outputs, FeatureColumnName);
     }
 
@@ -88,8 +93,10 @@ public sealed class SequenceTransformer : ISingleFeaturePredictionTransformer<Se
     /// <param name="inputSchema">The schema of the rows to score; it must hold the feature column.</param>
     /// <returns>The mapper.</returns>
     /// <exception cref="ArgumentOutOfRangeException">The feature column is missing or of the wrong type or size.</exception>
-    public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema) =>
-        new SequenceRowMapper(Layout(inputSchema), _scorer, Outputs, FeatureColumnName);
+    /// <exception cref="ObjectDisposedException">The transformer was disposed.</exception>
+    public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema) => _disposed
+        ? throw new ObjectDisposedException(nameof(SequenceTransformer))
+        : new SequenceRowMapper(Layout(inputSchema), _scorer, Outputs, FeatureColumnName);
 
     /// <summary>Not supported: ML.NET's model format cannot hold external transformers.</summary>
     /// <exception cref="NotSupportedException">Always; use <c>SequencePipelineArchive.Save</c>.</exception>
@@ -98,6 +105,17 @@ public sealed class SequenceTransformer : ISingleFeaturePredictionTransformer<Se
         "Save the fitted pipeline with ClipTrainer.Persistence.SequencePipelineArchive.Save(mlContext, model, inputSchema, path) " +
         "and load it with SequencePipelineArchive.Load(mlContext, path, out inputSchema).");
 
-    /// <summary>Releases the network's tensors.</summary>
-    public void Dispose() => Model.Dispose();
+    /// <summary>
+    /// Releases the network's tensors. Afterwards <see cref="Transform"/>, <see cref="GetRowToRowMapper"/>, and cursors
+    /// or prediction engines made before, throw <see cref="ObjectDisposedException"/> naming this type.
+    /// </summary>
+    public void Dispose()
+    {
+        _disposed = true;
+        _scorer.Release(); // under the scorer's lock: a forward running on another thread finishes first
+    }
+
+    private bool _disposed;
+
+    private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_disposed, this);
 }

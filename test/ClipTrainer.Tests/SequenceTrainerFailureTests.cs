@@ -77,6 +77,22 @@ public class SequenceTrainerFailureTests
         Assert.Equal(threads, TorchSharp.torch.get_num_threads());
     }
 
+    [Fact]
+    public void Transform_NaNFeatureAtScoringTime_GivesThatRowNaNAndTheOthersTheirScores()
+    {
+        var mlContext = new MLContext(seed: 1);
+        using var model = mlContext.Regression.Trainers.ClipTrainer(SmallOptions(maximumNumberOfEpochs: 1)).Fit(Load(mlContext, Regression(20, seed: 1)));
+        var rows = Regression(3, seed: 5);
+        var clean = Column<float>(model.Transform(Load(mlContext, rows)), "Score");
+        rows[1].Features[4] = float.NaN;
+
+        var scores = Column<float>(model.Transform(Load(mlContext, rows)), "Score");
+
+        Assert.True(float.IsNaN(scores[1]));
+        Assert.Equal(clean[0], scores[0]);
+        Assert.Equal(clean[2], scores[2]);
+    }
+
     private sealed class PoisonAt(long globalStep) : TrainingCallback
     {
         public override void OnAfterBackward(TrainingState state, Tensor loss)

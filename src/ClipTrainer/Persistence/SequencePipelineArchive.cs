@@ -58,11 +58,27 @@ public static class SequencePipelineArchive
             Write(mlContext, model, inputSchema, temporary);
             File.Move(temporary, path, overwrite: true);
         }
+        // The messages name the user's path, not the temporary file beside it; the exception types stay.
+        catch (DirectoryNotFoundException e)
+        {
+            throw new DirectoryNotFoundException(SaveError(path, temporary, e), e);
+        }
+        catch (UnauthorizedAccessException e)
+        {
+            throw new UnauthorizedAccessException(SaveError(path, temporary, e), e);
+        }
+        catch (IOException e) when (e.GetType() == typeof(IOException))
+        {
+            throw new IOException(SaveError(path, temporary, e), e);
+        }
         finally
         {
-            File.Delete(temporary);
+            if (File.Exists(temporary)) File.Delete(temporary);
         }
     }
+
+    private static string SaveError(string path, string temporary, Exception e) =>
+        $"Cannot save the pipeline archive to '{path}': {e.Message.Replace(temporary, path, StringComparison.Ordinal)}";
 
     private static void Write(MLContext mlContext, ITransformer model, DataViewSchema inputSchema, string path)
     {

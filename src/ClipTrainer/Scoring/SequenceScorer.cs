@@ -16,6 +16,7 @@ internal sealed class SequenceScorer
     private readonly int _inputSize;
     private readonly Device _device;
     private readonly object _gate = new(); // one forward at a time: PredictionEngines on several threads share the module
+    private bool _released;
 
     public SequenceScorer(SequenceModel network, OutputColumns outputs, int inputSize, Device device)
     {
@@ -33,6 +34,16 @@ internal sealed class SequenceScorer
             throw new InvalidOperationException(error);
     }
 
+    /// <summary>Releases the network; scoring afterwards throws <see cref="ObjectDisposedException"/> naming the transformer.</summary>
+    public void Release()
+    {
+        lock (_gate)
+        {
+            _released = true;
+            _network.Dispose();
+        }
+    }
+
     /// <summary>Per row: softmax probabilities (multiclass) or the single raw output (binary logit, regression value).</summary>
     public float[][] Score(IReadOnlyList<VBuffer<float>> rows)
     {
@@ -40,6 +51,7 @@ internal sealed class SequenceScorer
         float[] flat;
         lock (_gate)
         {
+            ObjectDisposedException.ThrowIf(_released, typeof(SequenceTransformer));
             using var scope = NewDisposeScope();
             using var noGrad = no_grad();
             _network.eval();

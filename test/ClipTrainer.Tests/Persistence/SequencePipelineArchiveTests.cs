@@ -213,8 +213,10 @@ public sealed class SequencePipelineArchiveTests : ArchiveTestBase
         var model = mlContext.Regression.Trainers.ClipTrainer(SmallOptions(maximumNumberOfEpochs: 1)).Fit(data);
         string path = Path.Combine(PathOf("missing"), "model.zip");
 
-        Assert.Throws<DirectoryNotFoundException>(() => SequencePipelineArchive.Save(mlContext, model, data.Schema, path));
+        var exception = Assert.Throws<DirectoryNotFoundException>(() => SequencePipelineArchive.Save(mlContext, model, data.Schema, path));
 
+        Assert.Contains($"'{path}'", exception.Message);
+        Assert.DoesNotContain(".tmp", exception.Message); // the user's path, not the temporary file beside it
         Assert.False(Directory.Exists(PathOf("missing")));
         Assert.Empty(Directory.GetFileSystemEntries(TestDirectory));
     }
