@@ -207,7 +207,7 @@ public static class SequencePipelineArchive
             sequence.Model.SequenceLength, sequence.Model.Options, outputs.ScoreColumnName,
             outputs.PredictedLabelColumnName, outputs.ClassCount, outputs.KeyValues?.TypeName, outputs.KeyValues?.Values,
             sequence.Device, history.ValidationMetricName, history.BestEpoch, history.StoppedEarly, history.Epochs.ToArray(),
-            history.StopReason, history.StageNames.ToArray());
+            history.StopReason, history.StageNames.ToArray(), history.HasNonFiniteWeights);
     }
 
     private static SequenceTransformer LoadSequence(ZipArchive zip, string prefix, SequenceStageSpec spec, ComputeDevice device)
@@ -223,7 +223,10 @@ public static class SequencePipelineArchive
                 throw new InvalidDataException($"Stage '{prefix}' lists {keyValues.Values.Length} key values for {spec.ClassCount} classes.");
             var outputs = new OutputColumns(spec.Task, spec.ScoreColumnName, spec.PredictedLabelColumnName, spec.ClassCount, keyValues);
             var history = new TrainingHistory(spec.History, spec.BestEpoch, spec.ValidationMetricName, spec.StoppedEarly,
-                stageNames: spec.StageNames, stopReason: spec.StopReason);
+                stageNames: spec.StageNames, stopReason: spec.StopReason)
+            {
+                HasNonFiniteWeights = spec.HasNonFiniteWeights,
+            };
             var featureType = new VectorDataViewType(NumberDataViewType.Single, spec.FeatureVectorSize);
             return new SequenceTransformer(spec.Task, new SequenceModelParameters(network, spec.SequenceLength), spec.FeatureColumnName,
                 featureType, outputs, history, device);

@@ -22,7 +22,8 @@ internal sealed record SequenceStageSpec(
     bool StoppedEarly,
     EpochRecord[] History,
     string? StopReason = null,
-    string[]? StageNames = null);
+    string[]? StageNames = null,
+    bool HasNonFiniteWeights = false);
 
 /// <summary>The archive's table of contents: format, version, and the stages in order.</summary>
 internal sealed record ArchiveManifest(string Format, int Version, ArchiveStage[] Stages);

@@ -161,6 +161,11 @@ public static class SequenceTrainingLoop
             int bestEpoch = settings.EarlyStoppingPatience is null ? state.Epochs.Count : best.Restore(lastEpoch: state.Epochs.Count);
             foreach (var (_, parameter) in parameters) parameter.grad = null; // a fitted model needs no gradient buffers
             model.eval();
+            state.HasNonFiniteWeights = HasNonFiniteWeights(parameters); // one host read per run
+            if (state.HasNonFiniteWeights && settings.StopOnDivergence)
+                throw new InvalidOperationException(
+                    "Training diverged: the model's weights hold NaN or infinite values. Lower the learning rate, clip the gradients " +
+                    $"(Clipping.Mode), or keep {nameof(NonFiniteGradientPolicy.SkipStep)} from stepping on non-finite gradients.");
             var history = HistoryOf(state, bestEpoch);
             Notify(state, c => c.OnTrainingEnd(state, history));
             return history;
@@ -315,7 +320,31 @@ public static class SequenceTrainingLoop
     internal static TrainingHistory HistoryOf(TrainingState state, int bestEpoch) =>
         new(state.Epochs.ToArray(), bestEpoch, TaskObjective.MetricName(state.Task),
             stoppedEarly: state.Epochs.Count < state.Settings.MaximumNumberOfEpochs,
-            state.Steps.ToArray(), state.Log.StageNames, state.Log.GroupNames, state.StopReason);
+            state.Steps.ToArray(), state.Log.StageNames, state.Log.GroupNames, state.StopReason)
+        {
+            HasNonFiniteWeights = state.HasNonFiniteWeights,
+        };
+
+    private static bool HasNonFiniteWeights(IReadOnlyList<(string Name, Parameter Parameter)> parameters)
+    {
+        if (parameters.Count == 0) return false;
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        return !stack(parameters.Select(p => p.Parameter.isfinite().all()).ToArray()).all().item<bool>();
+    }
+
+    /// <summary>Under <see cref="TrainingSettings.StopOnDivergence"/>, a non-finite loss in the records just read ends training.</summary>
+    internal static void CheckDivergence(TrainingState state, IReadOnlyList<TrainingStepRecord> block)
+    {
+        if (!state.Settings.StopOnDivergence) return;
+        foreach (var step in block)
+        {
+            if (!double.IsFinite(step.Loss))
+                throw new InvalidOperationException(
+                    $"Training diverged at epoch {step.Epoch}, step {step.StepInEpoch} (step {step.Step} of the run): the loss is {step.Loss}. " +
+                    "Lower the learning rate or clip the gradients (Clipping.Mode); StopOnDivergence = false records it and goes on.");
+        }
+    }
 
     private static void Notify(TrainingState state, Action<TrainingCallback> hook)
     {

@@ -44,6 +44,18 @@ public sealed class TrainingHistory
     /// <summary>Gets whether training ended before the maximum number of epochs (early stopping or a stop request).</summary>
     public bool StoppedEarly { get; }
 
+    /// <summary>Gets the number of steps whose training loss was NaN or infinite.</summary>
+    public int NonFiniteLossSteps => Steps.Count(s => !double.IsFinite(s.Loss));
+
+    /// <summary>Gets whether the trained weights hold NaN or infinite values (checked once when training ended).</summary>
+    public bool HasNonFiniteWeights { get; init; }
+
+    /// <summary>
+    /// Gets whether training diverged: a step's loss was not finite, or the weights are not. With
+    /// <see cref="TrainingSettings.StopOnDivergence"/> the loop throws instead; otherwise this flag is how a run says so.
+    /// </summary>
+    public bool Diverged => HasNonFiniteWeights || NonFiniteLossSteps > 0 || Epochs.Any(e => !double.IsFinite(e.TrainingLoss) && e.SkippedSteps < e.Steps);
+
     /// <summary>Gets why training ended early (early stopping, or the reason a callback gave), or null when every epoch ran.</summary>
     public string? StopReason { get; }
 

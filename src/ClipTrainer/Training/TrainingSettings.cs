@@ -108,6 +108,15 @@ public class TrainingSettings
     public int StepReportInterval { get; set; } = TrainingDefaults.StepReportInterval;
 
     /// <summary>
+    /// Gets or sets whether a diverged run throws: a non-finite training loss (found when a block of step records is
+    /// read, so within <see cref="StepRecordBlockSize"/> steps) or non-finite weights at the end end training with an
+    /// <see cref="InvalidOperationException"/> naming the epoch and step. Off, the run goes on and
+    /// <see cref="TrainingHistory.Diverged"/> says so.
+    /// </summary>
+    /// <value>Default: false.</value>
+    public bool StopOnDivergence { get; set; }
+
+    /// <summary>
     /// Gets or sets a token that cancels training: checked before every batch, it ends the run with
     /// <see cref="OperationCanceledException"/> (after <see cref="TrainingCallback.OnException"/>), with libtorch's thread
     /// count and random state restored. The loop's own <c>cancellation</c> argument works the same; either one cancels.

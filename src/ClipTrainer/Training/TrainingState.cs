@@ -142,9 +142,12 @@ public sealed class TrainingState
             "No training step has been recorded yet: a step is recorded after its optimizer step, so read it from OnAfterOptimizerStep or later.");
     }
 
+    internal bool HasNonFiniteWeights { get; set; }
+
     internal void DeliverSteps(IReadOnlyList<TrainingStepRecord> block)
     {
         if (block.Count == 0) return;
+        SequenceTrainingLoop.CheckDivergence(this, block);
         foreach (var callback in Callbacks) callback.OnStepRecords(this, block);
     }
 }

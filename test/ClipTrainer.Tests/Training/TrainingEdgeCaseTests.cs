@@ -94,6 +94,49 @@ public sealed class TrainingEdgeCaseTests : IDisposable
     }
 
     [Fact]
+    public void Run_WeightsTurnedNaN_TheHistorySaysItDiverged()
+    {
+        var settings = RegressionSettings();
+        settings.Clipping.NonFinitePolicy = NonFiniteGradientPolicy.SkipStep; // the run goes on, stepping nothing
+        settings.Callbacks.Add(new PoisonWeightsAt(step: 3));
+        using var model = new LastStepLinear(2, 1);
+
+        var history = SequenceTrainingLoop.Run(model, SequenceTask.Regression, RandomRegression(2, 4, 4, 2, seed: 22), null, settings);
+
+        Assert.True(history.Diverged);
+        Assert.True(history.HasNonFiniteWeights);
+        Assert.Equal(5, history.NonFiniteLossSteps); // steps 4–8 ran on NaN weights
+    }
+
+    [Fact]
+    public void Run_WeightsTurnedNaNWithStopOnDivergence_ThrowsNamingTheFirstNonFiniteStep()
+    {
+        var settings = RegressionSettings();
+        settings.Clipping.NonFinitePolicy = NonFiniteGradientPolicy.SkipStep;
+        settings.StopOnDivergence = true;
+        settings.StepRecordBlockSize = 1;
+        settings.Callbacks.Add(new PoisonWeightsAt(step: 3));
+        using var model = new LastStepLinear(2, 1);
+
+        var exception = Assert.Throws<InvalidOperationException>(() =>
+            SequenceTrainingLoop.Run(model, SequenceTask.Regression, RandomRegression(2, 4, 4, 2, seed: 22), null, settings));
+
+        Assert.StartsWith("Training diverged at epoch 1, step 4 (step 4 of the run): the loss is NaN.", exception.Message);
+    }
+
+    [Fact]
+    public void Run_OrdinaryRun_HasNotDiverged()
+    {
+        using var model = new LastStepLinear(2, 1);
+
+        var history = SequenceTrainingLoop.Run(model, SequenceTask.Regression, RandomRegression(2, 4, 4, 2, seed: 22), null, RegressionSettings());
+
+        Assert.False(history.Diverged);
+        Assert.False(history.HasNonFiniteWeights);
+        Assert.Equal(0, history.NonFiniteLossSteps);
+    }
+
+    [Fact]
     public void Run_StopRequestedAtTrainingStart_RunsNoEpoch()
     {
         var settings = RegressionSettings();
@@ -196,6 +239,17 @@ public sealed class TrainingEdgeCaseTests : IDisposable
             if (!steps.Contains(state.GlobalStep)) return;
             using var noGrad = no_grad();
             state.Parameters[0].Parameter.grad!.fill_(double.NaN);
+        }
+    }
+
+    /// <summary>Sets the first weight to NaN after the given step's update.</summary>
+    private sealed class PoisonWeightsAt(long step) : TrainingCallback
+    {
+        public override void OnAfterOptimizerStep(TrainingState state, GradientClipReport report)
+        {
+            if (state.GlobalStep != step) return;
+            using var noGrad = no_grad();
+            state.Parameters[0].Parameter.fill_(double.NaN);
         }
     }
 
