@@ -65,6 +65,9 @@ public sealed class GradientClipper
     /// <value>Default: false. The training loop turns it on when the history records per-layer or per-parameter norms.</value>
     public bool RecordParameterNorms { get; set; }
 
+    /// <summary>The buffer the last call's gradients were views into, or null: the loop reattaches lost views from it.</summary>
+    internal ContiguousGradients? LastCallBuffer { get; private set; }
+
     /// <summary>Gets how many calls reported <see cref="GradientClipReport.SkipStep"/> so far.</summary>
     public long SkippedStepCount => _skippedStepCount;
 
@@ -172,6 +175,7 @@ public sealed class GradientClipper
 
         // Gradients that are still the views of one ContiguousGradients buffer are clipped with fused calls on it.
         var contiguous = ContiguousGradients.Holding(owners, gradients);
+        LastCallBuffer = contiguous;
         using var context = new GradientClipContext(names, new ClipCallGradients(gradients, contiguous), weights);
         var outcome = _guard.Inspect(context);
         var parameterNorms = RecordParameterNorms ? context.TensorNorms(NormType).alias() : null; // the context disposes its own

@@ -245,8 +245,9 @@ public static class SequenceTrainingLoop
         OptimizerFactory.SetLearningRate(state.Optimizer, state.LearningRate);
 
         state.Optimizer.zero_grad(); // in place: gradient views stay views
-        // Views a callback dropped (Module.zero_grad() sets gradients to none) are zeroed and reattached, never stale.
-        if (state.Contiguous is { IsAttached: false } detached) detached.ZeroGrad();
+        // Views a callback dropped (Module.zero_grad() sets gradients to none) show as a clip off the buffer: zero the
+        // buffer and reattach, so no view comes back stale; the clipper's own check makes this free on other steps.
+        if (state.Contiguous is { } buffer && state.GlobalStep > 1 && !ReferenceEquals(state.Clipper.LastCallBuffer, buffer)) buffer.ZeroGrad();
         var output = state.Model.forward(batch.Features.to(state.Device), batch.Lengths);
         var labels = batch.Labels.to(state.Device);
         if (state.GlobalStep == 1) CheckOutputs(state.Task, output, labels);
@@ -331,19 +332,6 @@ public static class SequenceTrainingLoop
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         return !stack(parameters.Select(p => p.Parameter.isfinite().all()).ToArray()).all().item<bool>();
-    }
-
-    /// <summary>Under <see cref="TrainingSettings.StopOnDivergence"/>, a non-finite loss in the records just read ends training.</summary>
-    internal static void CheckDivergence(TrainingState state, IReadOnlyList<TrainingStepRecord> block)
-    {
-        if (!state.Settings.StopOnDivergence) return;
-        foreach (var step in block)
-        {
-            if (!double.IsFinite(step.Loss))
-                throw new InvalidOperationException(
-                    $"Training diverged at epoch {step.Epoch}, step {step.StepInEpoch} (step {step.Step} of the run): the loss is {step.Loss}. " +
-                    "Lower the learning rate or clip the gradients (Clipping.Mode); StopOnDivergence = false records it and goes on.");
-        }
     }
 
     private static void Notify(TrainingState state, Action<TrainingCallback> hook)

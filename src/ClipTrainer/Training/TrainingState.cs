@@ -147,7 +147,20 @@ public sealed class TrainingState
     internal void DeliverSteps(IReadOnlyList<TrainingStepRecord> block)
     {
         if (block.Count == 0) return;
-        SequenceTrainingLoop.CheckDivergence(this, block);
+        CheckDivergence(block);
         foreach (var callback in Callbacks) callback.OnStepRecords(this, block);
+    }
+
+    /// <summary>Under <see cref="TrainingSettings.StopOnDivergence"/>, a non-finite loss in the records just read ends training.</summary>
+    private void CheckDivergence(IReadOnlyList<TrainingStepRecord> block)
+    {
+        if (!Settings.StopOnDivergence) return;
+        foreach (var step in block)
+        {
+            if (!double.IsFinite(step.Loss))
+                throw new InvalidOperationException(
+                    $"Training diverged at epoch {step.Epoch}, step {step.StepInEpoch} (step {step.Step} of the run): the loss is {step.Loss}. " +
+                    "Lower the learning rate or clip the gradients (Clipping.Mode); StopOnDivergence = false records it and goes on.");
+        }
     }
 }

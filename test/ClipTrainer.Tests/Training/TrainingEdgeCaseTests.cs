@@ -1,5 +1,6 @@
 using ClipTrainer.Clipping;
 using ClipTrainer.Data;
+using ClipTrainer.Tests.Clipping;
 using ClipTrainer.Training;
 using TorchSharp;
 using Xunit;
@@ -137,6 +138,29 @@ public sealed class TrainingEdgeCaseTests : IDisposable
     }
 
     [Fact]
+    public void Run_CallbackDropsTheGradients_ViewsComeBackAndTrainingIsUnchanged()
+    {
+        float[] Train(bool dropGradients, List<bool>? attached = null)
+        {
+            var settings = RegressionSettings(ClippingMode.GlobalNorm, threshold: 0.3);
+            settings.MaximumNumberOfEpochs = 3;
+            settings.Callbacks.Add(new DropGradientsAt(dropGradients ? 2 : -1, attached));
+            using var model = new LastStepLinear(2, 1);
+            model.SetWeights(new float[,] { { 0.3f, -0.2f } }, [0.1f]);
+            SequenceTrainingLoop.Run(model, SequenceTask.Regression, RandomRegression(2, 2, 4, 2, seed: 23), null, settings);
+            return model.parameters().SelectMany(p => p.detach().data<float>().ToArray()).ToArray();
+        }
+
+        var attached = new List<bool>();
+        var dropped = Train(dropGradients: true, attached);
+        var untouched = Train(dropGradients: false);
+
+        // Step 3 runs on the gradients autograd made afresh; from step 4 on they are the buffer's views again.
+        Assert.Equal([true, true, false, true, true, true], attached);
+        Gradients.AssertClose(untouched, dropped, relativeTolerance: 1e-6, absoluteTolerance: 1e-7);
+    }
+
+    [Fact]
     public void Run_StopRequestedAtTrainingStart_RunsNoEpoch()
     {
         var settings = RegressionSettings();
@@ -239,6 +263,18 @@ public sealed class TrainingEdgeCaseTests : IDisposable
             if (!steps.Contains(state.GlobalStep)) return;
             using var noGrad = no_grad();
             state.Parameters[0].Parameter.grad!.fill_(double.NaN);
+        }
+    }
+
+    /// <summary>Calls Module.zero_grad() (gradients set to none) after the given step; records whether each step's
+    /// gradients are the loop's buffer views when clipped.</summary>
+    private sealed class DropGradientsAt(long step, List<bool>? attached) : TrainingCallback
+    {
+        public override void OnAfterBackward(TrainingState state, Tensor loss) => attached?.Add(state.Contiguous?.IsAttached ?? false);
+
+        public override void OnAfterOptimizerStep(TrainingState state, GradientClipReport report)
+        {
+            if (state.GlobalStep == step) state.Model.zero_grad();
         }
     }
 
