@@ -20,10 +20,10 @@ namespace ClipTrainer.Samples;
 /// Epoch [1/10], Step [10/100], Loss: 1.6505
 /// Epoch [1/10], Step [20/100], Loss: 1.5673
 /// ...
-/// Epoch [10/10], Step [100/100], Loss: 0.6261
-/// Held-out (1000 rows): MicroAccuracy 0.682, MacroAccuracy 0.698, LogLoss 0.932
+/// Epoch [10/10], Step [100/100], Loss: 0.8314
+/// Held-out (1000 rows): MicroAccuracy 0.636, MacroAccuracy 0.655, LogLoss 0.898
 /// Clipped steps per epoch: 92 % 100 % 99 % 100 % 100 % 100 % 100 % 100 % 99 % 99 %
-/// PredictionEngine: true pulse-D, predicted pulse-D (p = 0.446)
+/// PredictionEngine: true pulse-D, predicted pulse-B (p = 0.565)
 /// Saved to /tmp/cliptrainer-seed-pipeline.zip and loaded: predicted pulse-D, identical scores: True
 /// </code>
 /// </remarks>

@@ -19,17 +19,17 @@ namespace ClipTrainer.Samples;
 /// Arguments: <c>--epochs N</c> (default 2; the seed uses 10), <c>--batches N</c> (batches per epoch, default 100),
 /// <c>--verbose</c> (the seed's log: loss and pre-clip norm every 10 steps), <c>--out DIR</c> (one folder per mode:
 /// <c>DIR/GlobalNorm/history.csv</c>, <c>history.json</c>, <c>training.png</c>…).
-/// Output (the seconds are from a 2-core machine under heavy load from other builds; they depend on both):
+/// Output (the seconds are from a 2-core machine at load 2; they depend on the machine and its load):
 /// <code>
 /// SimpleRNN(10, 20, 5), Adam 0.01, batch 32, sequence 20, 2 epoch(s) x 100 batches, threshold 0.5.
 /// seed-simple-rnn None: 2 epoch(s), 200 steps in 21.0 s, last epoch's training loss 1.6208
 /// ...
 /// mode              final loss  mean norm   max norm  clipped  seconds
-/// None                  1.6208     0.4180     0.6485       0%     20.9
-/// GlobalNorm            1.6207     0.4176     0.6456      16%     30.8
-/// LocalNorm             1.6208     0.4181     0.6475       2%     28.2
-/// Value                 1.6208     0.4180     0.6485       0%     32.1
-/// GlobalThenLocal       1.6207     0.4176     0.6456      16%     17.7
+/// None                  1.6208     0.4180     0.6485       0%      2.2
+/// GlobalNorm            1.6207     0.4176     0.6456      16%      1.2
+/// LocalNorm             1.6208     0.4181     0.6475       2%      1.5
+/// Value                 1.6208     0.4180     0.6485       0%      1.2
+/// GlobalThenLocal       1.6207     0.4176     0.6456      16%      1.4
 /// </code>
 /// With <c>--verbose</c> each run also prints, every 10 steps:
 /// <c>Epoch [1/2], Step [10/100], Loss: 1.6497, pre-clip norm: 0.5135, largest layer norm: 0.3665 (rnn[l0])</c> (the layer part for
