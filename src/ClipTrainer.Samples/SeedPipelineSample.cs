@@ -22,7 +22,7 @@ namespace ClipTrainer.Samples;
 /// ...
 /// Epoch [10/10], Step [100/100], Loss: 0.8314
 /// Held-out (1000 rows): MicroAccuracy 0.636, MacroAccuracy 0.655, LogLoss 0.898
-/// Clipped steps per epoch: 92 % 100 % 99 % 100 % 100 % 100 % 100 % 100 % 99 % 99 %
+/// Clipped steps per epoch: 92 % 100 % 100 % 100 % 100 % 100 % 100 % 100 % 100 % 100 %
 /// PredictionEngine: true pulse-D, predicted pulse-B (p = 0.565)
 /// Saved to /tmp/cliptrainer-seed-pipeline.zip and loaded: predicted pulse-D, identical scores: True
 /// </code>
