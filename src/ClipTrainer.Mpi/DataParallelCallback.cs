@@ -37,6 +37,7 @@ public sealed class DataParallelCallback : TrainingCallback
 {
     private readonly MpiWorld _world;
     private readonly Stopwatch _allReduceWatch = new();
+    private readonly Stopwatch _waitWatch = new();
     private readonly List<RankSlice> _slices = [];
     private long _rows;
 
@@ -49,8 +50,14 @@ public sealed class DataParallelCallback : TrainingCallback
         _world = world;
     }
 
-    /// <summary>Gets the wall time this rank spent in the gradient all-reduces (scaling included) since training started.</summary>
+    /// <summary>
+    /// Gets the wall time this rank spent scaling and all-reducing gradients since training started. It excludes the
+    /// step's first, two-number all-reduce, where a rank waits for the slowest one (<see cref="WaitTime"/>).
+    /// </summary>
     public TimeSpan AllReduceTime => _allReduceWatch.Elapsed;
+
+    /// <summary>Gets the wall time this rank spent in each step's first all-reduce (batch size and loss): mostly waiting for slower ranks.</summary>
+    public TimeSpan WaitTime => _waitWatch.Elapsed;
 
     /// <summary>Gets the number of steps whose gradients were all-reduced since training started.</summary>
     public long AllReduceCount { get; private set; }
@@ -75,6 +82,7 @@ public sealed class DataParallelCallback : TrainingCallback
     public override void OnTrainingStart(TrainingState state)
     {
         _allReduceWatch.Reset();
+        _waitWatch.Reset();
         AllReduceCount = 0;
     }
 
@@ -85,13 +93,15 @@ public sealed class DataParallelCallback : TrainingCallback
     /// <inheritdoc />
     public override void OnAfterBackward(TrainingState state, Tensor loss)
     {
-        _allReduceWatch.Start();
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
 
         // [bᵣ·lossᵣ, bᵣ] → [B·loss, B]: the batch's size and mean loss, with the one host read of this hook.
         var totals = tensor(new[] { _rows * (double)loss.item<float>(), _rows });
+        _waitWatch.Start();
         _world.AllReduceInPlace(totals, ShardReduction.Sum);
+        _waitWatch.Stop();
+        _allReduceWatch.Start();
         var (lossSum, rows) = (totals[0].item<double>(), totals[1].item<double>());
         if (!(rows > 0))
             throw new InvalidOperationException("The ranks' batch slices hold no row: every global batch needs at least one row.");

@@ -29,10 +29,10 @@ namespace ClipTrainer.Samples;
 /// Output (2 ranks, 1 thread each; seconds depend on the machine and its load):
 /// <code>
 /// distributed: 2 rank(s) x 1 thread(s), LSTM 1x32, global batch 25 (12-13 rows per rank), 2 epoch(s) x 20 batches
-/// mode              final loss  clipped  seconds   rows/s  all-reduce
-/// None                  0.9012       0%      1.1     1050      1.2 %
+/// mode              final loss  clipped  seconds   rows/s  all-reduce    wait
+/// None                  1.0953       0%      1.2      241       0.6 %    34.0 %
 /// ...
-/// timing: rows/s=1050 allreduce=0.012
+/// timing: rows/s=670.5 allreduce=0.0060 wait=0.3400
 /// </code>
 /// The last line (the last mode's second-to-last epoch onwards) is what <c>distributed-scaling</c> reads.
 /// </remarks>
@@ -110,7 +110,8 @@ internal static class DistributedSample
         Root(world, $"{Name}: {world.Size} rank(s) x {arguments.Number(Threads, 1)} thread(s), {model.CellType} {model.NumberOfLayers}x{model.HiddenSize}, " +
             $"global batch {shape.BatchSize} ({(smallest == largest ? $"{smallest}" : $"{smallest}-{largest}")} rows per rank), sequence {shape.Length} x {shape.Inputs}, " +
             $"{epochs} epoch(s) x {shape.Batches} batches; load {File.ReadAllText("/proc/loadavg").Trim()}");
-        Root(world, "mode              final loss  clipped  seconds   rows/s  all-reduce");
+        // all-reduce: scaling and summing the gradients; wait: the step's first all-reduce, where ranks wait for the slowest.
+        Root(world, "mode              final loss  clipped  seconds   rows/s  all-reduce    wait");
 
         string timing = "";
         foreach (var mode in modes)
@@ -123,6 +124,8 @@ internal static class DistributedSample
                 Clipping = new GradientClippingOptions { Mode = mode, Threshold = 0.1, LocalThreshold = 0.05 },
             };
             settings.Callbacks.Add(parallel); // first: every later callback sees the averaged gradients
+            var warmUp = new AfterFirstEpoch(parallel);
+            settings.Callbacks.Add(warmUp);
             if (arguments.Number(FailAtStep, 0) is int failAt and > 0 && world.Rank == world.Size - 1) settings.Callbacks.Add(new FailAt(failAt));
             var folder = world.IsRoot && arguments.OutputDirectory is { } root ? Path.Combine(root, mode.ToString()) : null;
             foreach (var callback in SampleOutput.Callbacks(folder, tensorBoard: null)) settings.Callbacks.Add(callback);
@@ -134,14 +137,17 @@ internal static class DistributedSample
             watch.Stop();
             if (folder is not null) WriteWeights(network, Path.Combine(folder, "weights.bin"));
 
-            // Throughput from the later epochs (the first pays for warm-up); the all-reduce share over the whole run.
+            // Throughput and all-reduce shares from the later epochs (the first pays for warm-up, MPI's buffers included).
             var measured = history.Epochs.Count > 1 ? history.Epochs.Skip(1).ToArray() : history.Epochs.ToArray();
             var rowsPerSecond = measured.Length * shape.Batches * shape.BatchSize / measured.Sum(e => e.Duration.TotalSeconds);
-            var share = parallel.AllReduceTime.TotalSeconds / history.Epochs.Sum(e => e.Duration.TotalSeconds);
+            var measuredSeconds = measured.Sum(e => e.Duration.TotalSeconds);
+            var (allReduceBefore, waitBefore) = history.Epochs.Count > 1 ? (warmUp.AllReduceTime, warmUp.WaitTime) : (TimeSpan.Zero, TimeSpan.Zero);
+            var share = (parallel.AllReduceTime - allReduceBefore).TotalSeconds / measuredSeconds;
+            var wait = (parallel.WaitTime - waitBefore).TotalSeconds / measuredSeconds;
             var clipped = history.Steps.Count(s => s.Clipped) / (double)history.Steps.Count;
             Root(world, string.Create(CultureInfo.InvariantCulture,
-                $"{mode,-16} {history.Epochs[^1].TrainingLoss,11:F4} {100 * clipped,7:F0}% {watch.Elapsed.TotalSeconds,8:F1} {rowsPerSecond,8:F0} {100 * share,9:F1} %"));
-            timing = string.Create(CultureInfo.InvariantCulture, $"timing: rows/s={rowsPerSecond:F1} allreduce={share:F4}");
+                $"{mode,-16} {history.Epochs[^1].TrainingLoss,11:F4} {100 * clipped,7:F0}% {watch.Elapsed.TotalSeconds,8:F1} {rowsPerSecond,8:F0} {100 * share,9:F1} % {100 * wait,7:F1} %"));
+            timing = string.Create(CultureInfo.InvariantCulture, $"timing: rows/s={rowsPerSecond:F1} allreduce={share:F4} wait={wait:F4}");
         }
 
         Root(world, timing);
@@ -180,6 +186,21 @@ internal static class DistributedSample
                 lengths.MoveToOuterDisposeScope();
                 yield return new SequenceBatch(features, lengths, labels);
             }
+        }
+    }
+
+    /// <summary>The all-reduce times at the end of epoch 1, so that the timed epochs exclude the warm-up.</summary>
+    private sealed class AfterFirstEpoch(DataParallelCallback parallel) : TrainingCallback
+    {
+        public TimeSpan AllReduceTime { get; private set; }
+
+        public TimeSpan WaitTime { get; private set; }
+
+        public override void OnEpochEnd(TrainingState state, EpochRecord record)
+        {
+            if (state.Epoch != 1) return;
+            AllReduceTime = parallel.AllReduceTime;
+            WaitTime = parallel.WaitTime;
         }
     }
 

@@ -18,6 +18,7 @@ var benchmarks = new Dictionary<string, Action<string[]>>(StringComparer.Ordinal
     [MonitoringOverheadBenchmark.Name] = MonitoringOverheadBenchmark.Run,
     [TrainingThreadsBenchmark.Name] = TrainingThreadsBenchmark.Run,
     [DistributedSample.Name] = DistributedSample.Run, // under mpiexec: not part of "all"
+    [DistributedScalingBenchmark.Name] = DistributedScalingBenchmark.Run,
 };
 const string All = "all";
 
