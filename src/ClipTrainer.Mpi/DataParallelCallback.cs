@@ -97,7 +97,7 @@ public sealed class DataParallelCallback : TrainingCallback
         using var noGrad = no_grad();
 
         // [bᵣ·lossᵣ, bᵣ] → [B·loss, B]: the batch's size and mean loss, with the one host read of this hook.
-        var totals = tensor(new[] { _rows * (double)loss.item<float>(), _rows });
+        var totals = tensor(new[] { _rows * loss.to(ScalarType.Float64, CPU).item<double>(), _rows });
         _waitWatch.Start();
         _world.AllReduceInPlace(totals, ShardReduction.Sum);
         _waitWatch.Stop();
