@@ -119,29 +119,19 @@ public sealed class SequenceTrainer : IEstimator<SequenceTransformer>
     /// <exception cref="InvalidOperationException">Non-finite gradients under the Error policy, or an unavailable device.</exception>
     public SequenceTransformer Fit(IDataView input)
     {
-        ArgumentNullException.ThrowIfNull(input);
-        DeviceResolver.Resolve(_options.Device); // before any data is read
-        var features = SequenceSchemaChecks.CheckFeatureColumn(input.Schema, _options.FeatureColumnName, _options.InputSize, _options.SequenceLength);
-        var label = SequenceSchemaChecks.CheckLabelColumn(input.Schema, _options.LabelColumnName, _task);
-        if (_task == SequenceTask.MulticlassClassification && label.NumberOfClasses < 2)
-            throw new ArgumentOutOfRangeException(nameof(input),
-                $"Label column '{label.Name}' has {label.NumberOfClasses} class: multiclass classification needs at least 2 (a model of one class " +
-                "scores every row 1 and learns nothing). Check that the data holds more than one label value before MapValueToKey.");
+        var (features, label) = CheckTrainingColumns(input);
         var keyValues = _task == SequenceTask.MulticlassClassification ? LabelKeyValues.FromColumn(input.Schema[label.Name]) : null;
         var outputs = new OutputColumns(_task, _options.ScoreColumnName, _options.PredictionColumnName, label.NumberOfClasses, keyValues);
         var validationInfo = _options.ValidationSet is { } validationSet ? CheckValidationSet(validationSet, input.Schema[label.Name], label) : default;
 
-        var training = SequenceColumnReader.Read(input, features, label);
-        if (training.Count == 0)
-            throw new ArgumentException(
-                $"The training data has no row with a label: all {training.SkippedRowCount} rows have a missing value in label column '{label.Name}'.", nameof(input));
+        var training = ReadTrainingData(input, features, label);
         var validation = _options.ValidationSet is { } validationData ? ReadValidationSet(validationData, validationInfo) : null;
         if (validation is { Count: 0 })
             throw new ArgumentException(
                 $"The ValidationSet has no row with a label: all {validation.SkippedRowCount} rows have a missing value in label column '{label.Name}'.",
                 nameof(SequenceTrainerOptions.ValidationSet));
 
-        var network = SequenceModel.Create(_options.ToModelOptions(label.OutputSize), _options.Seed);
+        var network = CreateModel(label);
         try
         {
             var history = SequenceTrainingLoop.RunValidated(network, training, validation, _options); // checked by the constructor
@@ -154,4 +144,49 @@ public sealed class SequenceTrainer : IEstimator<SequenceTransformer>
             throw;
         }
     }
+
+    /// <summary>
+    /// Measures the gradient norms before a threshold is chosen: runs the first <paramref name="steps"/> steps of the
+    /// training that <see cref="Fit"/> would run on <paramref name="data"/> (same options, model, data order, optimizer and
+    /// schedule) without clipping, on a model of its own that is then discarded, and reports their norms with suggested
+    /// thresholds (see <see cref="ThresholdProbe"/>). The ValidationSet is not read.
+    /// </summary>
+    /// <param name="data">The training data, with the feature and label columns.</param>
+    /// <param name="steps">How many steps to run. Range: &gt; 0. Default: 100.</param>
+    /// <returns>The report; <see cref="ThresholdProbeReport.ToClippingOptions"/> turns it into clipping options.</returns>
+    /// <exception cref="ArgumentOutOfRangeException">A column is missing or of the wrong type, or <paramref name="steps"/> is not &gt; 0.</exception>
+    /// <exception cref="ArgumentException">The data has no row with a label.</exception>
+    /// <exception cref="InvalidOperationException">Non-finite gradients under the Error policy, or an unavailable device.</exception>
+    public ThresholdProbeReport ProbeGradientNorms(IDataView data, int steps = ThresholdProbe.DefaultSteps)
+    {
+        var (features, label) = CheckTrainingColumns(data);
+        var training = ReadTrainingData(data, features, label);
+        using var network = CreateModel(label);
+        return ThresholdProbe.Run(network, _task, new SequenceBatcher(training, _options.BatchSize, _options.Shuffle, _options.Seed), _options, steps);
+    }
+
+    /// <summary>The checks of the training data's columns that come before any row is read.</summary>
+    private (SequenceFeatureColumnInfo Features, SequenceLabelColumnInfo Label) CheckTrainingColumns(IDataView input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        DeviceResolver.Resolve(_options.Device); // before any data is read
+        var features = SequenceSchemaChecks.CheckFeatureColumn(input.Schema, _options.FeatureColumnName, _options.InputSize, _options.SequenceLength);
+        var label = SequenceSchemaChecks.CheckLabelColumn(input.Schema, _options.LabelColumnName, _task);
+        if (_task == SequenceTask.MulticlassClassification && label.NumberOfClasses < 2)
+            throw new ArgumentOutOfRangeException(nameof(input),
+                $"Label column '{label.Name}' has {label.NumberOfClasses} class: multiclass classification needs at least 2 (a model of one class " +
+                "scores every row 1 and learns nothing). Check that the data holds more than one label value before MapValueToKey.");
+        return (features, label);
+    }
+
+    private static SequenceDataset ReadTrainingData(IDataView input, SequenceFeatureColumnInfo features, SequenceLabelColumnInfo label)
+    {
+        var training = SequenceColumnReader.Read(input, features, label);
+        if (training.Count == 0)
+            throw new ArgumentException(
+                $"The training data has no row with a label: all {training.SkippedRowCount} rows have a missing value in label column '{label.Name}'.", nameof(input));
+        return training;
+    }
+
+    private SequenceModel CreateModel(SequenceLabelColumnInfo label) => SequenceModel.Create(_options.ToModelOptions(label.OutputSize), _options.Seed);
 }

@@ -21,6 +21,9 @@ public static class GradientClippingDefaults
     /// <summary>The default local grouping: <see cref="LocalNormScope.Parameter"/>.</summary>
     public const LocalNormScope LocalScope = LocalNormScope.Parameter;
 
+    /// <summary>The default percentile of AutoClip's history: 10, the paper's choice (Seetharaman et al. 2020).</summary>
+    public const double AutoClipPercentile = 10.0;
+
     /// <summary>
     /// The default non-finite policy: <see cref="NonFiniteGradientPolicy.Error"/>, because silently corrupted
     /// weights are worse than a loud stop that names the offending parameters.
