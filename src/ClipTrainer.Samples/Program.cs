@@ -17,6 +17,7 @@ var benchmarks = new Dictionary<string, Action<string[]>>(StringComparer.Ordinal
 {
     [MonitoringOverheadBenchmark.Name] = MonitoringOverheadBenchmark.Run,
     [TrainingThreadsBenchmark.Name] = TrainingThreadsBenchmark.Run,
+    [ThresholdProbeCommand.Name] = ThresholdProbeCommand.Run,
 };
 const string All = "all";
 
