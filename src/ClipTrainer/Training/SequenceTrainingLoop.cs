@@ -157,7 +157,7 @@ public static class SequenceTrainingLoop
         try
         {
             Notify(state, c => c.OnTrainingStart(state));
-            while (state.Epoch < settings.MaximumNumberOfEpochs && !state.StopRequested)
+            while ((resumedSteps > 0 || state.Epoch < settings.MaximumNumberOfEpochs) && !state.StopRequested)
             {
                 if (resumedSteps == 0)
                 {
@@ -224,9 +224,9 @@ public static class SequenceTrainingLoop
                 break;
             }
 
+            using var owned = batch; // before the cancellation check: a cancelled run disposes the batch it was handed
             state.Cancellation.ThrowIfCancellationRequested();
             using var scope = NewDisposeScope();
-            using var owned = batch;
             state.StepInEpoch++;
             state.InStep = true;
             RunStep(state, batch);

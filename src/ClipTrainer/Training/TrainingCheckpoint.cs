@@ -46,8 +46,18 @@ internal static class TrainingCheckpoint
         NamedTensorFile.Write(Path.Combine(folder, WeightsFile), weights);
         using (var writer = new BinaryWriter(File.Create(Path.Combine(folder, OptimizerFile))))
             Stateful(state.Optimizer).save_state_dict(writer);
-        NamedTensorFile.Write(Path.Combine(folder, ClipperFile), state.Clipper.ExportState());
-        NamedTensorFile.Write(Path.Combine(folder, RandomFile), [new("generator", torch.random.get_rng_state())]);
+        var clipperState = state.Clipper.ExportState(); // copies the caller owns
+        try
+        {
+            NamedTensorFile.Write(Path.Combine(folder, ClipperFile), clipperState);
+        }
+        finally
+        {
+            foreach (var tensor in clipperState.Values) tensor.Dispose();
+        }
+
+        using var generator = torch.random.get_rng_state();
+        NamedTensorFile.Write(Path.Combine(folder, RandomFile), [new("generator", generator)]);
         if (state.Best.Snapshot is { } best) NamedTensorFile.Write(Path.Combine(folder, BestFile), best);
         File.WriteAllText(Path.Combine(folder, HistoryFile),
             JsonSerializer.Serialize(new CheckpointHistory(state.EpochList.ToArray(), state.Steps.ToArray()), Json));
