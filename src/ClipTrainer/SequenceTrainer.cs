@@ -141,12 +141,13 @@ public sealed class SequenceTrainer : IEstimator<SequenceTransformer>
                 $"The ValidationSet has no row with a label: all {validation.SkippedRowCount} rows have a missing value in label column '{label.Name}'.",
                 nameof(SequenceTrainerOptions.ValidationSet));
 
-        var network = SequenceModel.Create(_options.ToModelOptions(label.OutputSize), _options.Seed);
+        var (moduleName, moduleOptions) = _options.ModuleChoice();
+        var network = SequenceModuleRegistry.Create(moduleName, new SequenceModuleRequest(moduleOptions, _options.InputSize, label.OutputSize, _options.Seed));
         try
         {
             var history = SequenceTrainingLoop.RunValidated(network, training, validation, _options); // checked by the constructor
-            return new SequenceTransformer(_task, new SequenceModelParameters(network, _options.SequenceLength), features.Name,
-                input.Schema[features.Name].Type, outputs, history, _options.Device);
+            var parameters = new SequenceModelParameters(network, _options.SequenceLength, moduleName, moduleOptions, _options.InputSize, label.OutputSize);
+            return new SequenceTransformer(_task, parameters, features.Name, input.Schema[features.Name].Type, outputs, history, _options.Device);
         }
         catch
         {

@@ -84,6 +84,20 @@ public sealed class SequenceTrainerOptions : TrainingSettings
     public IDataView? ValidationSet { get; set; }
 
     /// <summary>
+    /// Gets or sets the name of a registered module factory (<see cref="SequenceModuleRegistry.Register"/>) that builds
+    /// the model instead of the built-in recurrent one; the built-in model options (<see cref="CellType"/>,
+    /// <see cref="HiddenSize"/>, <see cref="NumberOfLayers"/>, <see cref="Bidirectional"/>, <see cref="Dropout"/>,
+    /// <see cref="Pooling"/>) are then ignored and <see cref="ModuleOptions"/> go to the factory. Archives store the
+    /// name and the options, so the factory must be registered wherever the model is loaded.
+    /// </summary>
+    /// <value>Range: null or a registered name. Default: null (the built-in model, <see cref="SequenceModuleRegistry.RecurrentModuleName"/>).</value>
+    public string? ModuleFactoryName { get; set; }
+
+    /// <summary>Gets the options handed to the <see cref="ModuleFactoryName"/> factory and stored in archives (keys and values not null).</summary>
+    /// <value>Default: empty.</value>
+    public IDictionary<string, string> ModuleOptions { get; private set; } = new Dictionary<string, string>(StringComparer.Ordinal);
+
+    /// <summary>
     /// Checks every option, the inherited training settings included, and throws on the first one out of range. Called
     /// by the trainer's constructor, so a bad option fails before any data is read.
     /// </summary>
@@ -102,11 +116,39 @@ public sealed class SequenceTrainerOptions : TrainingSettings
         if (EarlyStoppingPatience is not null && ValidationSet is null)
             throw new ArgumentException($"EarlyStoppingPatience is {EarlyStoppingPatience} but no ValidationSet is given: early stopping needs validation data.", nameof(EarlyStoppingPatience));
         ToModelOptions(outputSize: 1).Validate();
+        ValidateModule();
         base.Validate();
     }
 
-    /// <summary>A copy whose clipping options and callback list are copied too, so later edits by the caller do not reach a trainer.</summary>
-    internal SequenceTrainerOptions Clone() => (SequenceTrainerOptions)CloneSettings();
+    private void ValidateModule()
+    {
+        ArgumentNullException.ThrowIfNull(ModuleOptions, nameof(ModuleOptions));
+        if (ModuleOptions.Any(o => o.Value is null))
+            throw new ArgumentNullException(nameof(ModuleOptions), $"ModuleOptions['{ModuleOptions.First(o => o.Value is null).Key}'] is null; every option needs a value.");
+        if (ModuleFactoryName is null)
+        {
+            if (ModuleOptions.Count > 0)
+                throw new ArgumentException(
+                    $"ModuleOptions holds {ModuleOptions.Count} option(s) but ModuleFactoryName is null: set ModuleFactoryName to the registered " +
+                    "factory they are meant for (the built-in model takes its options from CellType, HiddenSize and the rest).", nameof(ModuleOptions));
+            return;
+        }
+        if (!SequenceModuleRegistry.IsRegistered(ModuleFactoryName))
+            throw new ArgumentException(SequenceModuleRegistry.NotRegisteredMessage(ModuleFactoryName, "ModuleFactoryName"), nameof(ModuleFactoryName));
+    }
+
+    /// <summary>A copy whose clipping options, callback list and module options are copied too, so later edits by the caller do not reach a trainer.</summary>
+    internal SequenceTrainerOptions Clone()
+    {
+        var copy = (SequenceTrainerOptions)CloneSettings();
+        copy.ModuleOptions = new Dictionary<string, string>(ModuleOptions, StringComparer.Ordinal);
+        return copy;
+    }
+
+    /// <summary>The factory and its options: the built-in model goes through the registry too, with its options as strings.</summary>
+    internal (string Name, Dictionary<string, string> Options) ModuleChoice() => ModuleFactoryName is null
+        ? (SequenceModuleRegistry.RecurrentModuleName, RecurrentModuleOptions.ToDictionary(ToModelOptions(outputSize: 1)))
+        : (ModuleFactoryName, new Dictionary<string, string>(ModuleOptions, StringComparer.Ordinal));
 
     internal SequenceModelOptions ToModelOptions(int outputSize) => new()
     {
