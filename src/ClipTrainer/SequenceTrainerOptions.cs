@@ -84,6 +84,20 @@ public sealed class SequenceTrainerOptions : TrainingSettings
     public IDataView? ValidationSet { get; set; }
 
     /// <summary>
+    /// Gets or sets streaming: null reads the training data (and <see cref="ValidationSet"/>) into memory before the
+    /// first step; a number K trains from the <see cref="IDataView"/> by cursor instead, reading it again every epoch
+    /// (e.g. a file opened with <c>mlContext.Data.LoadFromBinary</c>), with a shuffle buffer of K rows, so memory holds
+    /// K rows and a batch whatever the data's size. A cheap first pass over the label column counts the rows, so every
+    /// schedule works. Shuffling is local: a row comes out at most K − 1 positions before its place in the data and more
+    /// than d after it with probability (1 − 1/K)^(d + K); K ≥ the number of rows is a full shuffle; with
+    /// <see cref="TrainingSettings.Shuffle"/> off, or K = 1, rows keep the data's order (and train exactly as in memory).
+    /// </summary>
+    /// <value>Range: null or &gt; 0. Default: null (in memory).</value>
+    /// <remarks>An option, not a size threshold: the in-memory path shuffles fully and reads the data once, which is
+    /// better whenever the data fits, and only the user knows whether it does (a view's row count is often unknown).</remarks>
+    public int? StreamingShuffleBufferSize { get; set; }
+
+    /// <summary>
     /// Gets or sets the name of a registered module factory (<see cref="SequenceModuleRegistry.Register"/>) that builds
     /// the model instead of the built-in recurrent one; the built-in model options (<see cref="CellType"/>,
     /// <see cref="HiddenSize"/>, <see cref="NumberOfLayers"/>, <see cref="Bidirectional"/>, <see cref="Dropout"/>,
@@ -115,6 +129,7 @@ public sealed class SequenceTrainerOptions : TrainingSettings
         SequenceShapeArguments.Check(InputSize, SequenceLength, nameof(InputSize), nameof(SequenceLength));
         if (EarlyStoppingPatience is not null && ValidationSet is null)
             throw new ArgumentException($"EarlyStoppingPatience is {EarlyStoppingPatience} but no ValidationSet is given: early stopping needs validation data.", nameof(EarlyStoppingPatience));
+        Require(StreamingShuffleBufferSize is null or > 0, StreamingShuffleBufferSize, nameof(StreamingShuffleBufferSize), "null (in memory) or > 0");
         ToModelOptions(outputSize: 1).Validate();
         ValidateModule();
         base.Validate();
