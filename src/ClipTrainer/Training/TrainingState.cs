@@ -104,6 +104,20 @@ public sealed class TrainingState
     /// <summary>Gets the token that cancels the run (checked before every batch).</summary>
     public CancellationToken Cancellation { get; }
 
+    /// <summary>Gets the checkpoint folder this run resumed from, or null for a run that started afresh.</summary>
+    public string? ResumedFrom { get; internal set; }
+
+    /// <summary>The global step of this process's first step: 1, or the step after the checkpoint resumed from.</summary>
+    internal long FirstStep => _firstStep;
+
+    private long _firstStep = 1;
+
+    /// <summary>Marks the current position as where this process's steps begin (after a resume).</summary>
+    internal void MarkFirstStep() => _firstStep = GlobalStep + 1;
+
+    /// <summary>Whether a step is under way (forward to optimizer step): a checkpoint is only written between steps.</summary>
+    internal bool InStep { get; set; }
+
     internal IReadOnlyList<TrainingCallback> Callbacks { get; }
 
     /// <summary>
