@@ -22,7 +22,7 @@ namespace ClipTrainer;
 /// binary <c>PredictedLabel</c> (Boolean), <c>Score</c> and <c>Probability</c>; regression <c>Score</c>.</para>
 /// <para><b>Trainer characteristics.</b> Machine learning task: multiclass, binary classification or regression.
 /// Normalization: not required, but recommended for features of very different scales. Caching: the training data is
-/// read once into memory. Needs TorchSharp's native libtorch (CPU build), which the package's build step makes
+/// read once into memory, or, with <c>StreamingShuffleBufferSize</c>, read by cursor every epoch through a bounded shuffle buffer. Needs TorchSharp's native libtorch (CPU build), which the package's build step makes
 /// loadable on older Linux distributions.</para>
 /// </remarks>
 public sealed class SequenceTrainer : IEstimator<SequenceTransformer>
@@ -111,6 +111,36 @@ public sealed class SequenceTrainer : IEstimator<SequenceTransformer>
         }
     }
 
+    private (ISequenceBatchSource Training, ISequenceBatchSource? Validation) InMemorySources(IDataView input, SequenceFeatureColumnInfo features,
+        SequenceLabelColumnInfo label, (SequenceFeatureColumnInfo? Features, SequenceLabelColumnInfo? Label) validationInfo, bool withValidation = true)
+    {
+        var training = SequenceColumnReader.Read(input, features, label);
+        CheckRowCounts("The training data", nameof(input), training.Count, training.SkippedRowCount, label);
+        var validation = withValidation && _options.ValidationSet is { } validationData ? ReadValidationSet(validationData, validationInfo) : null;
+        if (validation is not null)
+            CheckRowCounts($"The {nameof(SequenceTrainerOptions.ValidationSet)}", nameof(SequenceTrainerOptions.ValidationSet), validation.Count, validation.SkippedRowCount, label);
+        return (new SequenceBatcher(training, _options.BatchSize, _options.Shuffle, _options.Seed),
+            validation is null ? null : new SequenceBatcher(validation, _options.BatchSize, shuffle: false, _options.Seed));
+    }
+
+    private (ISequenceBatchSource Training, ISequenceBatchSource? Validation) StreamingSources(IDataView input, SequenceFeatureColumnInfo features,
+        SequenceLabelColumnInfo label, (SequenceFeatureColumnInfo? Features, SequenceLabelColumnInfo? Label) validationInfo, int bufferSize, bool withValidation = true)
+    {
+        var training = DataViewBatchSource.Create(input, features, label, _options.BatchSize, _options.Shuffle ? bufferSize : 1, _options.Seed);
+        CheckRowCounts("The training data", nameof(input), training.RowCount, training.SkippedRowCount, label);
+        if (!withValidation || _options.ValidationSet is not { } validationData) return (training, null);
+        const string Prefix = "In the ValidationSet: ";
+        var validation = DataViewBatchSource.Create(validationData, validationInfo.Features!, validationInfo.Label!, _options.BatchSize, 1, _options.Seed, Prefix);
+        CheckRowCounts($"The {nameof(SequenceTrainerOptions.ValidationSet)}", nameof(SequenceTrainerOptions.ValidationSet), validation.RowCount, validation.SkippedRowCount, label);
+        return (training, validation);
+    }
+
+    private static void CheckRowCounts(string what, string parameterName, long rows, long skipped, SequenceLabelColumnInfo label)
+    {
+        if (rows == 0)
+            throw new ArgumentException($"{what} has no row with a label: all {skipped} rows have a missing value in label column '{label.Name}'.", parameterName);
+    }
+
     /// <summary>Reads <paramref name="input"/> (and the options' validation set), trains, and returns the fitted transformer.</summary>
     /// <param name="input">The training data, with the feature and label columns.</param>
     /// <returns>The fitted transformer, holding the trained model and its training history.</returns>
@@ -124,19 +154,16 @@ public sealed class SequenceTrainer : IEstimator<SequenceTransformer>
         var outputs = new OutputColumns(_task, _options.ScoreColumnName, _options.PredictionColumnName, label.NumberOfClasses, keyValues);
         var validationInfo = _options.ValidationSet is { } validationSet ? CheckValidationSet(validationSet, input.Schema[label.Name], label) : default;
 
-        var training = ReadTrainingData(input, features, label);
-        var validation = _options.ValidationSet is { } validationData ? ReadValidationSet(validationData, validationInfo) : null;
-        if (validation is { Count: 0 })
-            throw new ArgumentException(
-                $"The ValidationSet has no row with a label: all {validation.SkippedRowCount} rows have a missing value in label column '{label.Name}'.",
-                nameof(SequenceTrainerOptions.ValidationSet));
+        var (training, validation) = _options.StreamingShuffleBufferSize is int bufferSize
+            ? StreamingSources(input, features, label, validationInfo, bufferSize)
+            : InMemorySources(input, features, label, validationInfo);
 
-        var network = CreateModel(label);
+        var (network, moduleName, moduleOptions) = CreateNetwork(label);
         try
         {
-            var history = SequenceTrainingLoop.RunValidated(network, training, validation, _options); // checked by the constructor
-            return new SequenceTransformer(_task, new SequenceModelParameters(network, _options.SequenceLength), features.Name,
-                input.Schema[features.Name].Type, outputs, history, _options.Device);
+            var history = SequenceTrainingLoop.Run(network, _task, training, validation, _options);
+            var parameters = new SequenceModelParameters(network, _options.SequenceLength, moduleName, moduleOptions, _options.InputSize, label.OutputSize);
+            return new SequenceTransformer(_task, parameters, features.Name, input.Schema[features.Name].Type, outputs, history, _options.Device);
         }
         catch
         {
@@ -160,9 +187,14 @@ public sealed class SequenceTrainer : IEstimator<SequenceTransformer>
     public ThresholdProbeReport ProbeGradientNorms(IDataView data, int steps = ThresholdProbe.DefaultSteps)
     {
         var (features, label) = CheckTrainingColumns(data);
-        var training = ReadTrainingData(data, features, label);
-        using var network = CreateModel(label);
-        return ThresholdProbe.Run(network, _task, new SequenceBatcher(training, _options.BatchSize, _options.Shuffle, _options.Seed), _options, steps);
+        var (training, _) = _options.StreamingShuffleBufferSize is int bufferSize
+            ? StreamingSources(data, features, label, default, bufferSize, withValidation: false)
+            : InMemorySources(data, features, label, default, withValidation: false);
+        var (network, _, _) = CreateNetwork(label);
+        using (network)
+        {
+            return ThresholdProbe.Run(network, _task, training, _options, steps);
+        }
     }
 
     /// <summary>The checks of the training data's columns that come before any row is read.</summary>
@@ -179,14 +211,10 @@ public sealed class SequenceTrainer : IEstimator<SequenceTransformer>
         return (features, label);
     }
 
-    private static SequenceDataset ReadTrainingData(IDataView input, SequenceFeatureColumnInfo features, SequenceLabelColumnInfo label)
+    private (TorchSharp.torch.nn.Module<TorchSharp.torch.Tensor, TorchSharp.torch.Tensor?, TorchSharp.torch.Tensor> Network, string ModuleName, Dictionary<string, string> ModuleOptions) CreateNetwork(SequenceLabelColumnInfo label)
     {
-        var training = SequenceColumnReader.Read(input, features, label);
-        if (training.Count == 0)
-            throw new ArgumentException(
-                $"The training data has no row with a label: all {training.SkippedRowCount} rows have a missing value in label column '{label.Name}'.", nameof(input));
-        return training;
+        var (moduleName, moduleOptions) = _options.ModuleChoice();
+        return (SequenceModuleRegistry.Create(moduleName, new SequenceModuleRequest(moduleOptions, _options.InputSize, label.OutputSize, _options.Seed)),
+            moduleName, moduleOptions);
     }
-
-    private SequenceModel CreateModel(SequenceLabelColumnInfo label) => SequenceModel.Create(_options.ToModelOptions(label.OutputSize), _options.Seed);
 }
