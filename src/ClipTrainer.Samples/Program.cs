@@ -19,6 +19,7 @@ var benchmarks = new Dictionary<string, Action<string[]>>(StringComparer.Ordinal
     [MonitoringOverheadBenchmark.Name] = MonitoringOverheadBenchmark.Run,
     [TrainingThreadsBenchmark.Name] = TrainingThreadsBenchmark.Run,
     [ThresholdProbeCommand.Name] = ThresholdProbeCommand.Run,
+    [AdaptiveClippingBenchmark.Name] = AdaptiveClippingBenchmark.Run,
     [DistributedSample.Name] = DistributedSample.Run, // under mpiexec: not part of "all"
     [DistributedScalingBenchmark.Name] = DistributedScalingBenchmark.Run,
 };

@@ -14,7 +14,7 @@ namespace ClipTrainer.Clipping;
 /// authors' percentile. Later it is the exact percentile of the last <see cref="Window"/> norms, which follows the norms
 /// as they drift (the unbounded list answers ever more slowly); for norms from a stationary distribution, the window's
 /// percentile lies, with 95% probability, between the distribution's p ± 1.96·√(p(1 − p)/W) quantiles (p as a fraction,
-/// W the window): for p = 10% and W = 1,000, between its 8.1th and 11.9th percentiles (tested on uniform norms).</para>
+/// W the window): for p = 10% and W = 1,000, between its 8.1th and 11.9th percentiles (the bound is tested on uniform norms, with W = 200).</para>
 /// <para><b>On the device.</b> The step count is kept on the host (it needs no read), so the interpolation's ranks are
 /// host numbers; the norm is written into the buffer, the filled part sorted and the two ranks interpolated with
 /// tensor operations: no host read per step. The coefficient is applied unconditionally.</para>
