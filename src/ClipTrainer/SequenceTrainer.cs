@@ -70,6 +70,19 @@ public sealed class SequenceTrainer : IEstimator<SequenceTransformer>
         return SchemaShapeWorkaround.Append(inputSchema, outputs.ShapeSchema());
     }
 
+    /// <summary>
+    /// Refuses a model that cannot be trained in the memory available: weights, gradients, two optimizer moments (Adam's;
+    /// SGD and RMSprop keep no more) and a best-weights copy under early stopping, plus one batch's activations (a
+    /// variable-length column is estimated at one step, since its longest row is not known before the data is read).
+    /// </summary>
+    private void CheckTrainingFits(int outputSize)
+    {
+        var model = _options.ToModelOptions(outputSize);
+        int copies = 4 + (_options.EarlyStoppingPatience is null ? 0 : 1);
+        SequenceModelSize.CheckFits(model, copies, SequenceModelSize.ActivationBytes(model, _options.BatchSize, _options.SequenceLength ?? 1),
+            $"training it (BatchSize {_options.BatchSize}, SequenceLength {_options.SequenceLength?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "variable"})");
+    }
+
     /// <summary>Checks the validation set's columns; its errors name the ValidationSet option.</summary>
     private (SequenceFeatureColumnInfo? Features, SequenceLabelColumnInfo? Label) CheckValidationSet(
         IDataView validationSet, DataViewSchema.Column trainingLabelColumn, SequenceLabelColumnInfo trainingLabel)
@@ -127,6 +140,7 @@ public sealed class SequenceTrainer : IEstimator<SequenceTransformer>
             throw new ArgumentOutOfRangeException(nameof(input),
                 $"Label column '{label.Name}' has {label.NumberOfClasses} class: multiclass classification needs at least 2 (a model of one class " +
                 "scores every row 1 and learns nothing). Check that the data holds more than one label value before MapValueToKey.");
+        CheckTrainingFits(label.OutputSize); // before the data is read
         var keyValues = _task == SequenceTask.MulticlassClassification ? LabelKeyValues.FromColumn(input.Schema[label.Name]) : null;
         var outputs = new OutputColumns(_task, _options.ScoreColumnName, _options.PredictionColumnName, label.NumberOfClasses, keyValues);
         var validationInfo = _options.ValidationSet is { } validationSet ? CheckValidationSet(validationSet, input.Schema[label.Name], label) : default;
