@@ -195,6 +195,9 @@ public class TrainingSettings
         return copy;
     }
 
+    /// <summary>A copy as <see cref="CloneSettings"/> makes it, for the library's own runs derived from these settings (the threshold probe).</summary>
+    internal TrainingSettings CopySettings() => CloneSettings();
+
     private protected static void Require(bool valid, object? value, string name, string expected)
     {
         if (!valid)

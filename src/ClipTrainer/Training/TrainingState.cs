@@ -120,8 +120,12 @@ public sealed class TrainingState
 
     internal IReadOnlyList<TrainingCallback> Callbacks { get; }
 
-    /// <summary>The buffer the gradients are views into, set up after the first backward (null when they cannot share one).</summary>
-    internal ContiguousGradients? Contiguous { get; set; }
+    /// <summary>
+    /// Gets the buffer every gradient is a view into, set up by the loop after the first <c>backward()</c>: null before
+    /// that, and when the gradients cannot share one (several devices or types). A data-parallel all-reduce in
+    /// <see cref="TrainingCallback.OnAfterBackward"/> reduces its <see cref="ContiguousGradients.Buffer"/> with one call.
+    /// </summary>
+    public ContiguousGradients? Contiguous { get; internal set; }
 
     internal TrainingStepLog Log { get; }
 
