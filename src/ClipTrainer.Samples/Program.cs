@@ -22,6 +22,7 @@ var benchmarks = new Dictionary<string, Action<string[]>>(StringComparer.Ordinal
     [AdaptiveClippingBenchmark.Name] = AdaptiveClippingBenchmark.Run,
     [DistributedSample.Name] = DistributedSample.Run, // under mpiexec: not part of "all"
     [DistributedScalingBenchmark.Name] = DistributedScalingBenchmark.Run,
+    [SoakBenchmark.Name] = SoakBenchmark.Run,
 };
 const string All = "all";
 

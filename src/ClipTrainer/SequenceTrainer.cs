@@ -144,12 +144,16 @@ public sealed class SequenceTrainer : IEstimator<SequenceTransformer>
     /// <summary>Reads <paramref name="input"/> (and the options' validation set), trains, and returns the fitted transformer.</summary>
     /// <param name="input">The training data, with the feature and label columns.</param>
     /// <returns>The fitted transformer, holding the trained model and its training history.</returns>
-    /// <exception cref="ArgumentOutOfRangeException">A column is missing, of the wrong type, or a vector of the wrong size.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">
+    /// A column is missing, of the wrong type, or a vector of the wrong size; or the built-in model, estimated from the
+    /// options before the data is read, cannot be trained in the available memory (the message names the sizes and the estimate).
+    /// </exception>
     /// <exception cref="ArgumentException">The data has no row with a label.</exception>
     /// <exception cref="InvalidOperationException">Non-finite gradients under the Error policy, or an unavailable device.</exception>
     public SequenceTransformer Fit(IDataView input)
     {
         var (features, label) = CheckTrainingColumns(input);
+        if (_options.ModuleFactoryName is null) CheckTrainingFits(label.OutputSize); // the built-in model's size is known before the data is read
         var keyValues = _task == SequenceTask.MulticlassClassification ? LabelKeyValues.FromColumn(input.Schema[label.Name]) : null;
         var outputs = new OutputColumns(_task, _options.ScoreColumnName, _options.PredictionColumnName, label.NumberOfClasses, keyValues);
         var validationInfo = _options.ValidationSet is { } validationSet ? CheckValidationSet(validationSet, input.Schema[label.Name], label) : default;
@@ -195,6 +199,19 @@ public sealed class SequenceTrainer : IEstimator<SequenceTransformer>
         {
             return ThresholdProbe.Run(network, _task, training, _options, steps);
         }
+    }
+
+    /// <summary>
+    /// Refuses a built-in model that cannot be trained in the memory available: weights, gradients, two optimizer moments
+    /// (Adam's; SGD and RMSprop keep no more) and a best-weights copy under early stopping, plus one batch's activations
+    /// (a variable-length column is estimated at one step, since its longest row is not known before the data is read).
+    /// </summary>
+    private void CheckTrainingFits(int outputSize)
+    {
+        var model = _options.ToModelOptions(outputSize);
+        int copies = 4 + (_options.EarlyStoppingPatience is null ? 0 : 1);
+        SequenceModelSize.CheckFits(model, copies, SequenceModelSize.ActivationBytes(model, _options.BatchSize, _options.SequenceLength ?? 1),
+            $"training it (BatchSize {_options.BatchSize}, SequenceLength {_options.SequenceLength?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "variable"})");
     }
 
     /// <summary>The checks of the training data's columns that come before any row is read.</summary>

@@ -58,7 +58,7 @@ public sealed class SequenceTrainerOptions : TrainingSettings
     public int HiddenSize { get; set; } = SequenceModelDefaults.HiddenSize;
 
     /// <summary>Gets or sets the number of stacked recurrent layers.</summary>
-    /// <value>Range: &gt; 0. Default: 1.</value>
+    /// <value>Range: [1, 1000]. Default: 1.</value>
     public int NumberOfLayers { get; set; } = SequenceModelDefaults.NumberOfLayers;
 
     /// <summary>Gets or sets whether each recurrent layer also reads the sequence backwards.</summary>

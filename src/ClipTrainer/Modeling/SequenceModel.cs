@@ -40,12 +40,17 @@ public sealed class SequenceModel : nn.Module<Tensor, Tensor?, Tensor>
     /// </summary>
     /// <param name="options">The model's shape; validated and copied, so later changes do not affect the model.</param>
     /// <exception cref="ArgumentNullException"><paramref name="options"/> is <see langword="null"/>.</exception>
-    /// <exception cref="ArgumentOutOfRangeException">An option is out of range (see <see cref="SequenceModelOptions.Validate"/>).</exception>
+    /// <exception cref="ArgumentOutOfRangeException">
+    /// An option is out of range (see <see cref="SequenceModelOptions.Validate"/>), or the parameters, estimated from the
+    /// options before anything is allocated, would not fit in the available memory (the message names the sizes).
+    /// </exception>
+    /// <exception cref="InsufficientMemoryException">libtorch failed to allocate the parameters; the message names the model's sizes.</exception>
     public SequenceModel(SequenceModelOptions options)
         : base(nameof(SequenceModel))
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
+        SequenceModelSize.CheckFits(options, copies: 1, activationBytes: 0, "building it");
         this.options = options.Clone();
 
         // nn.RNN applies its dropout between layers only; with one layer it would be a no-op that libtorch warns about.
@@ -53,9 +58,20 @@ public sealed class SequenceModel : nn.Module<Tensor, Tensor?, Tensor>
         // The modules draw their default weights from the global generator, which a training run's dropout also uses.
         lock (GlobalGeneratorGate.Gate)
         {
-            recurrent = CreateRecurrent(options, betweenLayers);
-            dropout = nn.Dropout(options.Dropout);
-            head = nn.Linear(options.PooledSize, options.OutputSize);
+            try
+            {
+                recurrent = CreateRecurrent(options, betweenLayers);
+                dropout = nn.Dropout(options.Dropout);
+                head = nn.Linear(options.PooledSize, options.OutputSize);
+            }
+            catch (System.Runtime.InteropServices.ExternalException e)
+            {
+                // libtorch's own message is a C++ trace; say what was being built and how large it was estimated.
+                throw new InsufficientMemoryException(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                    $"libtorch could not build the {options.CellType} model (HiddenSize {options.HiddenSize}, NumberOfLayers {options.NumberOfLayers}, " +
+                    $"about {SequenceModelSize.Format(SequenceModelSize.ParameterCount(options) * sizeof(float))} of parameters): " +
+                    $"{e.Message.Split('\n')[0]} Lower HiddenSize or NumberOfLayers."), e);
+            }
         }
         RegisterComponents();
     }

@@ -33,7 +33,7 @@ public sealed class SequenceModelOptions
     /// <summary>
     /// Gets or sets the number of stacked recurrent layers.
     /// </summary>
-    /// <value>Range: &gt; 0. Default: 1.</value>
+    /// <value>Range: [1, 1000]. Default: 1.</value>
     public int NumberOfLayers { get; set; } = SequenceModelDefaults.NumberOfLayers;
 
     /// <summary>
@@ -85,6 +85,11 @@ public sealed class SequenceModelOptions
         RequirePositive(nameof(InputSize), InputSize);
         RequirePositive(nameof(HiddenSize), HiddenSize);
         RequirePositive(nameof(NumberOfLayers), NumberOfLayers);
+        if (NumberOfLayers > SequenceModelSize.MaximumNumberOfLayers)
+        {
+            throw OutOfRange(nameof(NumberOfLayers), NumberOfLayers,
+                $"must be at most {SequenceModelSize.MaximumNumberOfLayers} (recurrent stacks train with 1 to 8; each layer runs after the previous one at every step)");
+        }
 
         if (!(Dropout >= 0.0 && Dropout < 1.0))
         {
