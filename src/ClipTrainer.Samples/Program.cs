@@ -17,6 +17,7 @@ var benchmarks = new Dictionary<string, Action<string[]>>(StringComparer.Ordinal
 {
     [MonitoringOverheadBenchmark.Name] = MonitoringOverheadBenchmark.Run,
     [TrainingThreadsBenchmark.Name] = TrainingThreadsBenchmark.Run,
+    [CompareCommand.Name] = CompareCommand.Run,
 };
 const string All = "all";
 
