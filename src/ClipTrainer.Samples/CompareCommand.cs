@@ -42,7 +42,7 @@ internal static class CompareCommand
 
         var warmup = arguments.Number(Warmup, 50);
         var configurations = ClippingComparison.DefaultConfigurations(data.Train, task.Task, options, warmup);
-        SampleConsole.Line($"Thresholds: medians of {warmup} unclipped warm-up steps. Configurations: {string.Join("; ", configurations)}");
+        SampleConsole.Line($"Thresholds: 10th percentiles of {warmup} unclipped warm-up steps. Configurations: {string.Join("; ", configurations)}");
 
         var progress = new ClippingComparisonOptions
         {

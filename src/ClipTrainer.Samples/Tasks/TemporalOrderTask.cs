@@ -26,11 +26,23 @@ internal static class TemporalOrderTask
         "temporal order (Pascanu et al. 2013, §5.1; Hochreiter & Schmidhuber 1997, exp. 6a): 6 one-hot symbols, A/B at [0.1T, 0.2T) and [0.5T, 0.6T), 4 classes",
         SequenceTask.MulticlassClassification,
         DefaultLength: 50,
-        MakeData: (mlContext, request) => new TaskData(
-            TaskDataViews.Load(mlContext, Rows(TrainingRows, request.Length, request.Seed), request.Length * Symbols),
-            TaskDataViews.Load(mlContext, Rows(TestRows, request.Length, request.Seed + 1), request.Length * Symbols)),
+        MakeData: MakeData,
         BaseOptions: request => Options(request.Length),
         Solved: new SolvedCriterion("test accuracy > 0.99 (< 1 % errors)", e => e.ValidationMetric > 0.99));
+
+    /// <summary>The rows with their class names keyed by a <c>MapValueToKey</c> fitted on the training rows (AA = key 1 … BB = key 4).</summary>
+    private static TaskData MakeData(MLContext mlContext, TaskDataRequest request)
+    {
+        var train = TaskDataViews.Load(mlContext, Rows(TrainingRows, request.Length, request.Seed), request.Length * Symbols);
+        var test = TaskDataViews.Load(mlContext, Rows(TestRows, request.Length, request.Seed + 1), request.Length * Symbols);
+        // Keyed through ML.NET's own transform: a [KeyType] uint loaded from an enumerable does not keep its values as keys
+        // (measured: the 1s read back as 0, missing), so the class names go through MapValueToKey, ordered by value.
+        var keys = mlContext.Transforms.Conversion.MapValueToKey("Label", keyOrdinality: Microsoft.ML.Transforms.ValueToKeyMappingEstimator.KeyOrdinality.ByValue).Fit(train);
+        return new TaskData(keys.Transform(train), keys.Transform(test));
+    }
+
+    /// <summary>The class names, in key order.</summary>
+    public static readonly string[] ClassNames = ["AA", "AB", "BA", "BB"];
 
     /// <summary>LSTM 64 with Adam at 0.003, constant rate, batch 50.</summary>
     public static SequenceTrainerOptions Options(int length) => new()
@@ -53,9 +65,8 @@ internal static class TemporalOrderTask
         /// <summary>T × 6 values, time-major.</summary>
         public float[] Features { get; set; } = [];
 
-        /// <summary>The class as a key 1…4 (AA, AB, BA, BB), as MapValueToKey would give it.</summary>
-        [KeyType(Classes)]
-        public uint Label { get; set; }
+        /// <summary>The class: the ordered pair of relevant symbols, one of <see cref="ClassNames"/>.</summary>
+        public string Label { get; set; } = "";
     }
 
     /// <summary>Makes <paramref name="count"/> sequences of length <paramref name="length"/> from a seeded generator.</summary>
@@ -73,7 +84,7 @@ internal static class TemporalOrderTask
             int x = random.Next(2), y = random.Next(2); // 0 = A, 1 = B
             Place(features, first, x);
             Place(features, second, y);
-            rows.Add(new Row { Features = features, Label = (uint)(2 * x + y + 1) });
+            rows.Add(new Row { Features = features, Label = ClassNames[2 * x + y] });
         }
 
         return rows;

@@ -73,7 +73,7 @@ public static class ClippingComparison
     /// <summary>
     /// The default configurations: one per <see cref="Clipping.ClippingMode"/> value except <c>Custom</c>, with local
     /// norm both per parameter and per layer, global norm also with p = 1 and p = ∞, and each fixed threshold the
-    /// median, over a warm-up of unclipped steps, of the quantity that rule bounds.
+    /// 10th percentile, over a warm-up of unclipped steps, of the quantity that rule bounds.
     /// </summary>
     /// <param name="trainingData">The training data (the warm-up trains on it).</param>
     /// <param name="task">The task.</param>
@@ -82,13 +82,15 @@ public static class ClippingComparison
     /// <param name="warmupSteps">How many unclipped steps the warm-up measures. Range: &gt; 0. Default: 50.</param>
     /// <returns>The configurations, in <see cref="Clipping.ClippingMode"/> order.</returns>
     /// <remarks>
-    /// Thresholds (each the warm-up median, so each rule would have clipped about half of the warm-up's steps or groups):
+    /// Thresholds (each the 10th percentile of the warm-up, AutoClip's choice (Seetharaman et al. 2020): a median would be
+    /// set by the explosion when the unclipped warm-up explodes, while the 10th percentile still reads the steps before it;
+    /// each rule would have clipped about 90 % of the warm-up's steps or groups):
     /// <c>GlobalNorm</c> the global p-norm (p = 2, 1, ∞: p = 1 weighs every element, ∞ only the largest, so they
     /// differ in how one exploding tensor triggers the clip; the direction is kept in all three); <c>LocalNorm</c> the
     /// L2 norm of a parameter tensor (per parameter) or of a layer's parameters (per layer); <c>Value</c> the largest
-    /// |gᵢ| (the L∞ norm); <c>GlobalThenLocal</c> the global L2 and then the per-parameter median. A mode without a
+    /// |gᵢ| (the L∞ norm); <c>GlobalThenLocal</c> the global L2 and then the per-parameter percentile. A mode without a
     /// threshold rule here (one added later, such as an adaptive rule) runs with its default options; <c>None</c> is
-    /// the baseline. The warm-up's gradients are not clipped, so an exploding start shows in its medians as it would
+    /// the baseline. The warm-up's gradients are not clipped, so an exploding start shows in its norms as it would
     /// in an unclipped run; non-finite steps are skipped and left out.
     /// </remarks>
     /// <exception cref="ArgumentNullException">An argument is null.</exception>

@@ -3,7 +3,7 @@ using ClipTrainer.Clipping;
 
 namespace ClipTrainer.Experiments;
 
-/// <summary>The default configurations from the warm-up's medians (see <see cref="ClippingComparison.DefaultConfigurations"/>).</summary>
+/// <summary>The default configurations from the warm-up's percentiles (see <see cref="ClippingComparison.DefaultConfigurations"/>).</summary>
 internal static class WarmupThresholds
 {
     public static IReadOnlyList<ClippingConfiguration> Configurations(WarmupNorms norms, NonFiniteGradientPolicy policy)
@@ -53,7 +53,7 @@ internal static class WarmupThresholds
     {
         if (n.Steps == 0 || new[] { n.GlobalL2, n.GlobalL1, n.GlobalMaximum, n.ParameterL2, n.LayerL2 }.Any(v => !(v > 0) || !double.IsFinite(v)))
             throw new InvalidOperationException(
-                $"The warm-up measured no usable gradient norm ({n.Steps} finite steps; medians L2 {n.GlobalL2}, L1 {n.GlobalL1}, L∞ {n.GlobalMaximum}, " +
+                $"The warm-up measured no usable gradient norm ({n.Steps} finite steps; 10th percentiles L2 {n.GlobalL2}, L1 {n.GlobalL1}, L∞ {n.GlobalMaximum}, " +
                 $"per parameter {n.ParameterL2}, per layer {n.LayerL2}): every step's gradients were zero or non-finite. Lower the learning rate or " +
                 "pass configurations with thresholds of your own.");
     }
