@@ -11,12 +11,16 @@ var samples = new Dictionary<string, Func<string[], SampleResult>>(StringCompare
     [BinarySample.Name] = BinarySample.Run,
     [RegressionSample.Name] = RegressionSample.Run,
     [SeedSimpleRnnComparison.Name] = SeedSimpleRnnComparison.Run,
+    [CustomModuleSample.Name] = CustomModuleSample.Run,
 };
 // The benchmarks run by name only and print their own tables.
 var benchmarks = new Dictionary<string, Action<string[]>>(StringComparer.OrdinalIgnoreCase)
 {
     [MonitoringOverheadBenchmark.Name] = MonitoringOverheadBenchmark.Run,
     [TrainingThreadsBenchmark.Name] = TrainingThreadsBenchmark.Run,
+    [ThresholdProbeCommand.Name] = ThresholdProbeCommand.Run,
+    [DistributedSample.Name] = DistributedSample.Run, // under mpiexec: not part of "all"
+    [DistributedScalingBenchmark.Name] = DistributedScalingBenchmark.Run,
     [CompareCommand.Name] = CompareCommand.Run,
 };
 const string All = "all";
@@ -38,7 +42,7 @@ try
     if (benchmarks.TryGetValue(name, out var benchmark))
     {
         benchmark(rest);
-        return 0;
+        return Environment.ExitCode; // a benchmark that cannot run (distributed without MPICH) sets it
     }
 
     List<string> toRun;

@@ -22,7 +22,7 @@ namespace ClipTrainer;
 /// binary <c>PredictedLabel</c> (Boolean), <c>Score</c> and <c>Probability</c>; regression <c>Score</c>.</para>
 /// <para><b>Trainer characteristics.</b> Machine learning task: multiclass, binary classification or regression.
 /// Normalization: not required, but recommended for features of very different scales. Caching: the training data is
-/// read once into memory. Needs TorchSharp's native libtorch (CPU build), which the package's build step makes
+/// read once into memory, or, with <c>StreamingShuffleBufferSize</c>, read by cursor every epoch through a bounded shuffle buffer. Needs TorchSharp's native libtorch (CPU build), which the package's build step makes
 /// loadable on older Linux distributions.</para>
 /// </remarks>
 public sealed class SequenceTrainer : IEstimator<SequenceTransformer>
@@ -111,6 +111,36 @@ public sealed class SequenceTrainer : IEstimator<SequenceTransformer>
         }
     }
 
+    private (ISequenceBatchSource Training, ISequenceBatchSource? Validation) InMemorySources(IDataView input, SequenceFeatureColumnInfo features,
+        SequenceLabelColumnInfo label, (SequenceFeatureColumnInfo? Features, SequenceLabelColumnInfo? Label) validationInfo, bool withValidation = true)
+    {
+        var training = SequenceColumnReader.Read(input, features, label);
+        CheckRowCounts("The training data", nameof(input), training.Count, training.SkippedRowCount, label);
+        var validation = withValidation && _options.ValidationSet is { } validationData ? ReadValidationSet(validationData, validationInfo) : null;
+        if (validation is not null)
+            CheckRowCounts($"The {nameof(SequenceTrainerOptions.ValidationSet)}", nameof(SequenceTrainerOptions.ValidationSet), validation.Count, validation.SkippedRowCount, label);
+        return (new SequenceBatcher(training, _options.BatchSize, _options.Shuffle, _options.Seed),
+            validation is null ? null : new SequenceBatcher(validation, _options.BatchSize, shuffle: false, _options.Seed));
+    }
+
+    private (ISequenceBatchSource Training, ISequenceBatchSource? Validation) StreamingSources(IDataView input, SequenceFeatureColumnInfo features,
+        SequenceLabelColumnInfo label, (SequenceFeatureColumnInfo? Features, SequenceLabelColumnInfo? Label) validationInfo, int bufferSize, bool withValidation = true)
+    {
+        var training = DataViewBatchSource.Create(input, features, label, _options.BatchSize, _options.Shuffle ? bufferSize : 1, _options.Seed);
+        CheckRowCounts("The training data", nameof(input), training.RowCount, training.SkippedRowCount, label);
+        if (!withValidation || _options.ValidationSet is not { } validationData) return (training, null);
+        const string Prefix = "In the ValidationSet: ";
+        var validation = DataViewBatchSource.Create(validationData, validationInfo.Features!, validationInfo.Label!, _options.BatchSize, 1, _options.Seed, Prefix);
+        CheckRowCounts($"The {nameof(SequenceTrainerOptions.ValidationSet)}", nameof(SequenceTrainerOptions.ValidationSet), validation.RowCount, validation.SkippedRowCount, label);
+        return (training, validation);
+    }
+
+    private static void CheckRowCounts(string what, string parameterName, long rows, long skipped, SequenceLabelColumnInfo label)
+    {
+        if (rows == 0)
+            throw new ArgumentException($"{what} has no row with a label: all {skipped} rows have a missing value in label column '{label.Name}'.", parameterName);
+    }
+
     /// <summary>Reads <paramref name="input"/> (and the options' validation set), trains, and returns the fitted transformer.</summary>
     /// <param name="input">The training data, with the feature and label columns.</param>
     /// <returns>The fitted transformer, holding the trained model and its training history.</returns>
@@ -118,6 +148,57 @@ public sealed class SequenceTrainer : IEstimator<SequenceTransformer>
     /// <exception cref="ArgumentException">The data has no row with a label.</exception>
     /// <exception cref="InvalidOperationException">Non-finite gradients under the Error policy, or an unavailable device.</exception>
     public SequenceTransformer Fit(IDataView input)
+    {
+        var (features, label) = CheckTrainingColumns(input);
+        var keyValues = _task == SequenceTask.MulticlassClassification ? LabelKeyValues.FromColumn(input.Schema[label.Name]) : null;
+        var outputs = new OutputColumns(_task, _options.ScoreColumnName, _options.PredictionColumnName, label.NumberOfClasses, keyValues);
+        var validationInfo = _options.ValidationSet is { } validationSet ? CheckValidationSet(validationSet, input.Schema[label.Name], label) : default;
+
+        var (training, validation) = _options.StreamingShuffleBufferSize is int bufferSize
+            ? StreamingSources(input, features, label, validationInfo, bufferSize)
+            : InMemorySources(input, features, label, validationInfo);
+
+        var (network, moduleName, moduleOptions) = CreateNetwork(label);
+        try
+        {
+            var history = SequenceTrainingLoop.Run(network, _task, training, validation, _options);
+            var parameters = new SequenceModelParameters(network, _options.SequenceLength, moduleName, moduleOptions, _options.InputSize, label.OutputSize);
+            return new SequenceTransformer(_task, parameters, features.Name, input.Schema[features.Name].Type, outputs, history, _options.Device);
+        }
+        catch
+        {
+            network.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Measures the gradient norms before a threshold is chosen: runs the first <paramref name="steps"/> steps of the
+    /// training that <see cref="Fit"/> would run on <paramref name="data"/> (same options, model, data order, optimizer and
+    /// schedule) without clipping, on a model of its own that is then discarded, and reports their norms with suggested
+    /// thresholds (see <see cref="ThresholdProbe"/>). The ValidationSet is not read.
+    /// </summary>
+    /// <param name="data">The training data, with the feature and label columns.</param>
+    /// <param name="steps">How many steps to run. Range: &gt; 0. Default: 100.</param>
+    /// <returns>The report; <see cref="ThresholdProbeReport.ToClippingOptions"/> turns it into clipping options.</returns>
+    /// <exception cref="ArgumentOutOfRangeException">A column is missing or of the wrong type, or <paramref name="steps"/> is not &gt; 0.</exception>
+    /// <exception cref="ArgumentException">The data has no row with a label.</exception>
+    /// <exception cref="InvalidOperationException">Non-finite gradients under the Error policy, or an unavailable device.</exception>
+    public ThresholdProbeReport ProbeGradientNorms(IDataView data, int steps = ThresholdProbe.DefaultSteps)
+    {
+        var (features, label) = CheckTrainingColumns(data);
+        var (training, _) = _options.StreamingShuffleBufferSize is int bufferSize
+            ? StreamingSources(data, features, label, default, bufferSize, withValidation: false)
+            : InMemorySources(data, features, label, default, withValidation: false);
+        var (network, _, _) = CreateNetwork(label);
+        using (network)
+        {
+            return ThresholdProbe.Run(network, _task, training, _options, steps);
+        }
+    }
+
+    /// <summary>The checks of the training data's columns that come before any row is read.</summary>
+    private (SequenceFeatureColumnInfo Features, SequenceLabelColumnInfo Label) CheckTrainingColumns(IDataView input)
     {
         ArgumentNullException.ThrowIfNull(input);
         DeviceResolver.Resolve(_options.Device); // before any data is read
@@ -127,31 +208,13 @@ public sealed class SequenceTrainer : IEstimator<SequenceTransformer>
             throw new ArgumentOutOfRangeException(nameof(input),
                 $"Label column '{label.Name}' has {label.NumberOfClasses} class: multiclass classification needs at least 2 (a model of one class " +
                 "scores every row 1 and learns nothing). Check that the data holds more than one label value before MapValueToKey.");
-        var keyValues = _task == SequenceTask.MulticlassClassification ? LabelKeyValues.FromColumn(input.Schema[label.Name]) : null;
-        var outputs = new OutputColumns(_task, _options.ScoreColumnName, _options.PredictionColumnName, label.NumberOfClasses, keyValues);
-        var validationInfo = _options.ValidationSet is { } validationSet ? CheckValidationSet(validationSet, input.Schema[label.Name], label) : default;
+        return (features, label);
+    }
 
-        var training = SequenceColumnReader.Read(input, features, label);
-        if (training.Count == 0)
-            throw new ArgumentException(
-                $"The training data has no row with a label: all {training.SkippedRowCount} rows have a missing value in label column '{label.Name}'.", nameof(input));
-        var validation = _options.ValidationSet is { } validationData ? ReadValidationSet(validationData, validationInfo) : null;
-        if (validation is { Count: 0 })
-            throw new ArgumentException(
-                $"The ValidationSet has no row with a label: all {validation.SkippedRowCount} rows have a missing value in label column '{label.Name}'.",
-                nameof(SequenceTrainerOptions.ValidationSet));
-
-        var network = SequenceModel.Create(_options.ToModelOptions(label.OutputSize), _options.Seed);
-        try
-        {
-            var history = SequenceTrainingLoop.RunValidated(network, training, validation, _options); // checked by the constructor
-            return new SequenceTransformer(_task, new SequenceModelParameters(network, _options.SequenceLength), features.Name,
-                input.Schema[features.Name].Type, outputs, history, _options.Device);
-        }
-        catch
-        {
-            network.Dispose();
-            throw;
-        }
+    private (TorchSharp.torch.nn.Module<TorchSharp.torch.Tensor, TorchSharp.torch.Tensor?, TorchSharp.torch.Tensor> Network, string ModuleName, Dictionary<string, string> ModuleOptions) CreateNetwork(SequenceLabelColumnInfo label)
+    {
+        var (moduleName, moduleOptions) = _options.ModuleChoice();
+        return (SequenceModuleRegistry.Create(moduleName, new SequenceModuleRequest(moduleOptions, _options.InputSize, label.OutputSize, _options.Seed)),
+            moduleName, moduleOptions);
     }
 }

@@ -84,6 +84,34 @@ public sealed class SequenceTrainerOptions : TrainingSettings
     public IDataView? ValidationSet { get; set; }
 
     /// <summary>
+    /// Gets or sets streaming: null reads the training data (and <see cref="ValidationSet"/>) into memory before the
+    /// first step; a number K trains from the <see cref="IDataView"/> by cursor instead, reading it again every epoch
+    /// (e.g. a file opened with <c>mlContext.Data.LoadFromBinary</c>), with a shuffle buffer of K rows, so memory holds
+    /// K rows and a batch whatever the data's size. A cheap first pass over the label column counts the rows, so every
+    /// schedule works. Shuffling is local: a row comes out at most K − 1 positions before its place in the data and more
+    /// than d after it with probability (1 − 1/K)^(d + K); K ≥ the number of rows is a full shuffle; with
+    /// <see cref="TrainingSettings.Shuffle"/> off, or K = 1, rows keep the data's order (and train exactly as in memory).
+    /// </summary>
+    /// <value>Range: null or &gt; 0. Default: null (in memory).</value>
+    /// <remarks>An option, not a size threshold: the in-memory path shuffles fully and reads the data once, which is
+    /// better whenever the data fits, and only the user knows whether it does (a view's row count is often unknown).</remarks>
+    public int? StreamingShuffleBufferSize { get; set; }
+
+    /// <summary>
+    /// Gets or sets the name of a registered module factory (<see cref="SequenceModuleRegistry.Register"/>) that builds
+    /// the model instead of the built-in recurrent one; the built-in model options (<see cref="CellType"/>,
+    /// <see cref="HiddenSize"/>, <see cref="NumberOfLayers"/>, <see cref="Bidirectional"/>, <see cref="Dropout"/>,
+    /// <see cref="Pooling"/>) are then ignored and <see cref="ModuleOptions"/> go to the factory. Archives store the
+    /// name and the options, so the factory must be registered wherever the model is loaded.
+    /// </summary>
+    /// <value>Range: null or a registered name. Default: null (the built-in model, <see cref="SequenceModuleRegistry.RecurrentModuleName"/>).</value>
+    public string? ModuleFactoryName { get; set; }
+
+    /// <summary>Gets the options handed to the <see cref="ModuleFactoryName"/> factory and stored in archives (keys and values not null).</summary>
+    /// <value>Default: empty.</value>
+    public IDictionary<string, string> ModuleOptions { get; private set; } = new Dictionary<string, string>(StringComparer.Ordinal);
+
+    /// <summary>
     /// Checks every option, the inherited training settings included, and throws on the first one out of range. Called
     /// by the trainer's constructor, so a bad option fails before any data is read.
     /// </summary>
@@ -101,12 +129,41 @@ public sealed class SequenceTrainerOptions : TrainingSettings
         SequenceShapeArguments.Check(InputSize, SequenceLength, nameof(InputSize), nameof(SequenceLength));
         if (EarlyStoppingPatience is not null && ValidationSet is null)
             throw new ArgumentException($"EarlyStoppingPatience is {EarlyStoppingPatience} but no ValidationSet is given: early stopping needs validation data.", nameof(EarlyStoppingPatience));
+        Require(StreamingShuffleBufferSize is null or > 0, StreamingShuffleBufferSize, nameof(StreamingShuffleBufferSize), "null (in memory) or > 0");
         ToModelOptions(outputSize: 1).Validate();
+        ValidateModule();
         base.Validate();
     }
 
-    /// <summary>A copy whose clipping options and callback list are copied too, so later edits by the caller do not reach a trainer.</summary>
-    internal SequenceTrainerOptions Clone() => (SequenceTrainerOptions)CloneSettings();
+    private void ValidateModule()
+    {
+        ArgumentNullException.ThrowIfNull(ModuleOptions, nameof(ModuleOptions));
+        if (ModuleOptions.Any(o => o.Value is null))
+            throw new ArgumentNullException(nameof(ModuleOptions), $"ModuleOptions['{ModuleOptions.First(o => o.Value is null).Key}'] is null; every option needs a value.");
+        if (ModuleFactoryName is null)
+        {
+            if (ModuleOptions.Count > 0)
+                throw new ArgumentException(
+                    $"ModuleOptions holds {ModuleOptions.Count} option(s) but ModuleFactoryName is null: set ModuleFactoryName to the registered " +
+                    "factory they are meant for (the built-in model takes its options from CellType, HiddenSize and the rest).", nameof(ModuleOptions));
+            return;
+        }
+        if (!SequenceModuleRegistry.IsRegistered(ModuleFactoryName))
+            throw new ArgumentException(SequenceModuleRegistry.NotRegisteredMessage(ModuleFactoryName, "ModuleFactoryName"), nameof(ModuleFactoryName));
+    }
+
+    /// <summary>A copy whose clipping options, callback list and module options are copied too, so later edits by the caller do not reach a trainer.</summary>
+    internal SequenceTrainerOptions Clone()
+    {
+        var copy = (SequenceTrainerOptions)CloneSettings();
+        copy.ModuleOptions = new Dictionary<string, string>(ModuleOptions, StringComparer.Ordinal);
+        return copy;
+    }
+
+    /// <summary>The factory and its options: the built-in model goes through the registry too, with its options as strings.</summary>
+    internal (string Name, Dictionary<string, string> Options) ModuleChoice() => ModuleFactoryName is null
+        ? (SequenceModuleRegistry.RecurrentModuleName, RecurrentModuleOptions.ToDictionary(ToModelOptions(outputSize: 1)))
+        : (ModuleFactoryName, new Dictionary<string, string>(ModuleOptions, StringComparer.Ordinal));
 
     internal SequenceModelOptions ToModelOptions(int outputSize) => new()
     {

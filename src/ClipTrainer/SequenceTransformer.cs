@@ -32,7 +32,7 @@ public sealed class SequenceTransformer : ISingleFeaturePredictionTransformer<Se
         Outputs = outputs;
         History = history;
         Device = device;
-        _scorer = new SequenceScorer(model.Network, outputs, model.Options.InputSize, DeviceResolver.Resolve(device));
+        _scorer = new SequenceScorer(model.Network, outputs, model.InputSize, DeviceResolver.Resolve(device));
     }
 
     /// <summary>Gets the task the model was trained for.</summary>
@@ -73,7 +73,7 @@ public sealed class SequenceTransformer : ISingleFeaturePredictionTransformer<Se
     private ScoredLayout Layout(DataViewSchema inputSchema)
     {
         ArgumentNullException.ThrowIfNull(inputSchema);
-        SequenceSchemaChecks.CheckFeatureColumn(inputSchema, FeatureColumnName, Model.Options.InputSize, Model.SequenceLength);
+        SequenceSchemaChecks.CheckFeatureColumn(inputSchema, FeatureColumnName, Model.InputSize, Model.SequenceLength);
         return Outputs.Layout(inputSchema);
     }
 

@@ -198,7 +198,7 @@ public class ClipTrainerCatalogTests
 
         Assert.Contains(shape, c => c.Name == "Probability");
         Assert.Equal(SequenceTask.BinaryClassification, trainer.Task);
-        Assert.Equal(2, model.Model.Options.InputSize);
+        Assert.Equal(2, model.Model.InputSize);
         Assert.Equal(new VectorDataViewType(NumberDataViewType.Single), model.FeatureColumnType);
         Assert.Equal(rows.Count, score.Count);
         Assert.All(Enumerable.Range(0, 10), i => Assert.Equal(score[i], engine.Predict(rows[i]).Score, 1e-5f));

@@ -47,8 +47,8 @@ public class SequenceTrainerLearningTests
         double majority = test.GroupBy(r => r.Label).Max(g => g.Count()) / (double)test.Count;
         Assert.True(metrics.MicroAccuracy > 0.75 && metrics.MicroAccuracy > majority + 0.3,
             $"MicroAccuracy {metrics.MicroAccuracy}, majority class {majority}");
-        Assert.Equal(bidirectional ? 2 * 12 : 12, model.LastTransformer.Model.Options.PooledSize);
-        Assert.Equal(cell, model.LastTransformer.Model.Options.CellType);
+        Assert.Equal(bidirectional ? 2 * 12 : 12, model.LastTransformer.Model.Options!.PooledSize);
+        Assert.Equal(cell, model.LastTransformer.Model.Options!.CellType);
     }
 
     [Theory]

@@ -262,8 +262,8 @@ public class SequenceTransformerTests
         Assert.Equal(new VectorDataViewType(NumberDataViewType.Single, VectorSize), model.FeatureColumnType);
         Assert.True(model.IsRowToRowMapper);
         Assert.Equal(SequenceLength, model.Model.SequenceLength);
-        Assert.Equal(InputSize, model.Model.Options.InputSize);
-        Assert.Equal(task == SequenceTask.MulticlassClassification ? 3 : 1, model.Model.Options.OutputSize);
+        Assert.Equal(InputSize, model.Model.InputSize);
+        Assert.Equal(task == SequenceTask.MulticlassClassification ? 3 : 1, model.Model.OutputSize);
     }
 
     public sealed class TaggedRow

@@ -18,7 +18,7 @@ internal static class SeededPermutation
             order[i] = i;
         }
 
-        var state = unchecked(((ulong)(uint)seed << 32) ^ (uint)epoch ^ 0x9E3779B97F4A7C15UL);
+        var state = InitialState(seed, epoch);
         for (var i = count - 1; i > 0; i--)
         {
             // The modulo bias is below count / 2^64: negligible for any dataset that fits in memory.
@@ -29,7 +29,11 @@ internal static class SeededPermutation
         return order;
     }
 
-    private static ulong Next(ref ulong state)
+    /// <summary>The generator's state for (seed, epoch); <see cref="Next"/> advances it.</summary>
+    public static ulong InitialState(int seed, int epoch) => unchecked(((ulong)(uint)seed << 32) ^ (uint)epoch ^ 0x9E3779B97F4A7C15UL);
+
+    /// <summary>The next SplitMix64 value.</summary>
+    public static ulong Next(ref ulong state)
     {
         unchecked
         {

@@ -1,6 +1,4 @@
-using System.Globalization;
 using Microsoft.ML;
-using Microsoft.ML.Data;
 
 namespace ClipTrainer.Data;
 
@@ -8,9 +6,9 @@ namespace ClipTrainer.Data;
 /// Reads a sequence feature column and a label column of an <see cref="IDataView"/> into a <see cref="SequenceDataset"/>.
 /// </summary>
 /// <remarks>
-/// One pass over the data with a cursor on the two columns. Rows whose label is missing (key value 0 for multiclass,
-/// NaN for regression) are left out and counted in <see cref="SequenceDataset.SkippedRowCount"/>. Sparse vectors are
-/// densified. Class indices are key values − 1.
+/// One pass over the data with a <see cref="SequenceRowReader"/> on the two columns. Rows whose label is missing (key
+/// value 0 for multiclass, NaN for regression) are left out and counted in <see cref="SequenceDataset.SkippedRowCount"/>.
+/// Sparse vectors are densified. Class indices are key values − 1.
 /// </remarks>
 internal static class SequenceColumnReader
 {
@@ -33,150 +31,15 @@ internal static class SequenceColumnReader
         ArgumentNullException.ThrowIfNull(features);
         ArgumentNullException.ThrowIfNull(label);
 
-        // Re-check against this data: the descriptions may come from another schema (a validation set, say).
-        var featureInfo = SequenceSchemaChecks.CheckFeatureColumn(data.Schema, features.Name, features.InputSize, features.SequenceLength);
-        var labelInfo = SequenceSchemaChecks.CheckLabelColumn(data.Schema, label.Name, label.Kind);
-        var featureColumn = data.Schema[featureInfo.Name];
-        var labelColumn = data.Schema[labelInfo.Name];
-
-        var builder = new SequenceDatasetBuilder(featureInfo.InputSize, labelInfo.Kind, labelInfo.NumberOfClasses);
-        using var cursor = data.GetRowCursor(new[] { featureColumn, labelColumn });
-        var getFeatures = cursor.GetGetter<VBuffer<float>>(featureColumn);
-        var readLabel = CreateLabelReader(cursor, labelColumn, labelInfo);
-        var buffer = default(VBuffer<float>);
-        var dense = Array.Empty<float>();
-
-        while (cursor.MoveNext())
+        using var rows = new SequenceRowReader(data, features, label);
+        var builder = new SequenceDatasetBuilder(features.InputSize, label.Kind, rows.Label.NumberOfClasses);
+        while (rows.MoveNext())
         {
-            var (missing, classIndex, target) = readLabel();
-            if (missing)
-            {
-                builder.SkipRow();
-                continue;
-            }
-
-            getFeatures(ref buffer);
-            var length = buffer.Length;
-            if (SequenceShapeArguments.RowLengthError($"Row {cursor.Position} of feature column '{featureInfo.Name}'", length, featureInfo.InputSize) is { } error)
-            {
-                throw new InvalidOperationException(error);
-            }
-
-            if (dense.Length < length)
-            {
-                dense = new float[length];
-            }
-
-            var values = dense.AsSpan(0, length);
-            buffer.CopyTo(values);
-            // A NaN or infinite feature would surface as non-finite gradients far from its cause: name it here.
-            int bad = IndexOfNonFinite(values);
-            if (bad >= 0)
-            {
-                float badValue = values[bad];
-                throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture,
-                    $"Row {cursor.Position} of feature column '{featureInfo.Name}' holds {badValue} at index {bad} (time step "
-                    + $"{bad / featureInfo.InputSize}, feature {bad % featureInfo.InputSize}); features must be finite. Replace missing values "
-                    + $"first (e.g. mlContext.Transforms.ReplaceMissingValues)."));
-            }
-
-            if (float.IsInfinity(target))
-            {
-                throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture,
-                    $"Row {cursor.Position} of label column '{labelInfo.Name}' holds {target}; labels must be finite (NaN marks a missing label and skips the row)."));
-            }
-            if (labelInfo.Kind == SequenceTask.MulticlassClassification)
-            {
-                builder.AddClassIndex(values, classIndex);
-            }
-            else
-            {
-                builder.AddTarget(values, target);
-            }
+            if (rows.IsMissing) builder.SkipRow();
+            else if (label.Kind == SequenceTask.MulticlassClassification) builder.AddClassIndex(rows.Features, rows.ClassIndex);
+            else builder.AddTarget(rows.Features, rows.Target);
         }
 
         return builder.Build();
-    }
-
-    private static Func<(bool Missing, long ClassIndex, float Target)> CreateLabelReader(
-        DataViewRowCursor cursor, DataViewSchema.Column column, SequenceLabelColumnInfo label)
-    {
-        switch (label.Kind)
-        {
-            case SequenceTask.MulticlassClassification:
-                var readKey = CreateKeyReader(cursor, column);
-                return () =>
-                {
-                    var key = readKey();
-                    if (key > (ulong)label.NumberOfClasses)
-                    {
-                        throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture,
-                            $"Row {cursor.Position} of label column '{label.Name}' holds key value {key}, beyond the key type's count {label.NumberOfClasses}."));
-                    }
-
-                    return (key == 0, (long)key - 1, 0f);
-                };
-
-            case SequenceTask.BinaryClassification:
-                var getBoolean = cursor.GetGetter<bool>(column);
-                return () =>
-                {
-                    var value = false;
-                    getBoolean(ref value);
-                    return (false, 0, value ? 1f : 0f);
-                };
-
-            default:
-                var getSingle = cursor.GetGetter<float>(column);
-                return () =>
-                {
-                    var value = 0f;
-                    getSingle(ref value);
-                    return (float.IsNaN(value), 0, value);
-                };
-        }
-    }
-
-    private static int IndexOfNonFinite(ReadOnlySpan<float> values)
-    {
-        for (int i = 0; i < values.Length; i++)
-        {
-            if (!float.IsFinite(values[i])) return i;
-        }
-
-        return -1;
-    }
-
-    private static Func<ulong> CreateKeyReader(DataViewRowCursor cursor, DataViewSchema.Column column)
-    {
-        var rawType = ((KeyDataViewType)column.Type).RawType;
-        if (rawType == typeof(uint))
-        {
-            return Read<uint>(cursor, column, value => value);
-        }
-
-        if (rawType == typeof(ushort))
-        {
-            return Read<ushort>(cursor, column, value => value);
-        }
-
-        if (rawType == typeof(byte))
-        {
-            return Read<byte>(cursor, column, value => value);
-        }
-
-        return Read<ulong>(cursor, column, value => value);
-    }
-
-    private static Func<ulong> Read<T>(DataViewRowCursor cursor, DataViewSchema.Column column, Func<T, ulong> widen)
-        where T : struct
-    {
-        var getter = cursor.GetGetter<T>(column);
-        return () =>
-        {
-            var value = default(T);
-            getter(ref value);
-            return widen(value);
-        };
     }
 }

@@ -22,8 +22,8 @@ public static class SequencePipelineArchive
     /// <summary>The format name written into every archive's manifest.</summary>
     public const string FormatName = "ClipTrainer.SequencePipeline";
 
-    /// <summary>The version this build writes and reads.</summary>
-    public const int FormatVersion = 1;
+    /// <summary>The version this build writes and reads (2: the module is stored as a registered factory name and its options).</summary>
+    public const int FormatVersion = 2;
 
     private const string ManifestEntry = "manifest.json";
     private const string InputSchemaEntry = "input-schema.mlnet";
@@ -125,7 +125,8 @@ public static class SequencePipelineArchive
     /// <returns>The pipeline as one chain, in the saved order.</returns>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     /// <exception cref="InvalidDataException">The file is not a ClipTrainer pipeline archive, is damaged, or has another format version.</exception>
-    /// <exception cref="InvalidOperationException">A model's device is not available on this machine.</exception>
+    /// <exception cref="InvalidOperationException">A model's device is not available on this machine, or its module factory is
+    /// not registered in this process (the message names it and shows the <see cref="SequenceModuleRegistry.Register"/> call).</exception>
     public static TransformerChain<ITransformer> Load(MLContext mlContext, string path, out DataViewSchema inputSchema, ComputeDevice? device = null)
     {
         ArgumentNullException.ThrowIfNull(mlContext);
@@ -138,7 +139,10 @@ public static class SequencePipelineArchive
         var specs = ReadingFormat(path, () => manifest.Stages.Where(s => s.Kind == "sequence").ToDictionary(s => s.Entry,
             s => ReadEntry(zip, s.Entry + ".json", e => JsonSerializer.Deserialize<SequenceStageSpec>(e, Json))
                 ?? throw new InvalidDataException($"The spec of stage '{s.Entry}' is empty.")));
-        // Outside the format handling on purpose: a missing GPU is this machine's problem, not the file's.
+        // Outside the format handling on purpose: a missing GPU or an unregistered factory is this process's problem, not the file's.
+        foreach (var (entry, spec) in specs)
+            if (!SequenceModuleRegistry.IsRegistered(spec.ModuleFactoryName))
+                throw new InvalidOperationException(SequenceModuleRegistry.NotRegisteredMessage(spec.ModuleFactoryName, $"Stage '{entry}' of '{path}'"));
         var devices = specs.ToDictionary(s => s.Key, s => device ?? s.Value.Device);
         foreach (var wanted in devices.Values.Distinct()) DeviceResolver.Resolve(wanted);
 
@@ -204,7 +208,8 @@ public static class SequencePipelineArchive
         var outputs = sequence.Outputs;
         var history = sequence.History;
         return new SequenceStageSpec(sequence.Task, sequence.FeatureColumnName, (sequence.FeatureColumnType as VectorDataViewType)?.Size ?? 0,
-            sequence.Model.SequenceLength, sequence.Model.Options, outputs.ScoreColumnName,
+            sequence.Model.SequenceLength, sequence.Model.ModuleFactoryName, new Dictionary<string, string>(sequence.Model.ModuleOptions),
+            sequence.Model.InputSize, sequence.Model.OutputSize, outputs.ScoreColumnName,
             outputs.PredictedLabelColumnName, outputs.ClassCount, outputs.KeyValues?.TypeName, outputs.KeyValues?.Values,
             sequence.Device, history.ValidationMetricName, history.BestEpoch, history.StoppedEarly, history.Epochs.ToArray(),
             history.StopReason, history.StageNames.ToArray(), history.HasNonFiniteWeights);
@@ -212,7 +217,7 @@ public static class SequencePipelineArchive
 
     private static SequenceTransformer LoadSequence(ZipArchive zip, string prefix, SequenceStageSpec spec, ComputeDevice device)
     {
-        var network = new SequenceModel(spec.Model);
+        var network = SequenceModuleRegistry.Create(spec.ModuleFactoryName, new SequenceModuleRequest(spec.ModuleOptions ?? [], spec.InputSize, spec.OutputSize, Seed: 0));
         try
         {
             ReadEntry(zip, prefix + ".weights", s => network.load(new BinaryReader(s)));
@@ -228,7 +233,8 @@ public static class SequencePipelineArchive
                 HasNonFiniteWeights = spec.HasNonFiniteWeights,
             };
             var featureType = new VectorDataViewType(NumberDataViewType.Single, spec.FeatureVectorSize);
-            return new SequenceTransformer(spec.Task, new SequenceModelParameters(network, spec.SequenceLength), spec.FeatureColumnName,
+            var parameters = new SequenceModelParameters(network, spec.SequenceLength, spec.ModuleFactoryName, spec.ModuleOptions ?? [], spec.InputSize, spec.OutputSize);
+            return new SequenceTransformer(spec.Task, parameters, spec.FeatureColumnName,
                 featureType, outputs, history, device);
         }
         catch

@@ -1,16 +1,21 @@
 using ClipTrainer.Data;
-using ClipTrainer.Modeling;
 using ClipTrainer.Training;
 
 namespace ClipTrainer.Persistence;
 
-/// <summary>The JSON description of one <see cref="SequenceTransformer"/> inside a pipeline archive (its weights are a separate entry).</summary>
+/// <summary>
+/// The JSON description of one <see cref="SequenceTransformer"/> inside a pipeline archive (its weights are a separate entry):
+/// the module as a registered factory name plus its own options, so loading builds it through the same registry as training.
+/// </summary>
 internal sealed record SequenceStageSpec(
     SequenceTask Task,
     string FeatureColumnName,
     int FeatureVectorSize,
     int? SequenceLength,
-    SequenceModelOptions Model,
+    string ModuleFactoryName,
+    Dictionary<string, string> ModuleOptions,
+    int InputSize,
+    int OutputSize,
     string ScoreColumnName,
     string PredictedLabelColumnName,
     int ClassCount,

@@ -11,14 +11,14 @@ internal sealed class SequenceScorer
     /// <summary>Rows scored per forward pass by <see cref="ScoredDataView"/>'s cursors.</summary>
     public const int BlockSize = 256;
 
-    private readonly SequenceModel _network;
+    private readonly nn.Module<Tensor, Tensor?, Tensor> _network;
     private readonly OutputColumns _outputs;
     private readonly int _inputSize;
     private readonly Device _device;
     private readonly object _gate = new(); // one forward at a time: PredictionEngines on several threads share the module
     private bool _released;
 
-    public SequenceScorer(SequenceModel network, OutputColumns outputs, int inputSize, Device device)
+    public SequenceScorer(nn.Module<Tensor, Tensor?, Tensor> network, OutputColumns outputs, int inputSize, Device device)
     {
         _network = network;
         _outputs = outputs;

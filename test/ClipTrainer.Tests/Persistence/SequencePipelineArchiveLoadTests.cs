@@ -48,12 +48,12 @@ public sealed class SequencePipelineArchiveLoadTests : ArchiveTestBase
     public void Load_ManifestOfAnotherVersion_ThrowsInvalidDataExceptionNamingBothVersions()
     {
         string path = SaveSmallRegression("version.zip");
-        EditManifest(path, manifest => manifest["Version"] = 2);
+        EditManifest(path, manifest => manifest["Version"] = SequencePipelineArchive.FormatVersion + 1);
 
         var exception = Assert.Throws<InvalidDataException>(() => SequencePipelineArchive.Load(new MLContext(seed: 1), path, out _));
 
-        Assert.Contains("format version 2", exception.Message);
-        Assert.Contains("reads version 1", exception.Message);
+        Assert.Contains("format version 3", exception.Message);
+        Assert.Contains("reads version 2", exception.Message);
     }
 
     [Fact]
@@ -137,7 +137,7 @@ public sealed class SequencePipelineArchiveLoadTests : ArchiveTestBase
         string path = SaveSmallRegression("spec.zip");
         string spec = WeightsEntry(path).Replace(".weights", ".json", StringComparison.Ordinal);
         var json = JsonNode.Parse(ReadEntry(path, spec))!.AsObject();
-        json["Model"]!["HiddenSize"] = 0;
+        json["ModuleOptions"]!["HiddenSize"] = "0";
         ReplaceEntry(path, spec, Encoding.UTF8.GetBytes(json.ToJsonString()));
 
         var exception = Assert.Throws<InvalidDataException>(() => SequencePipelineArchive.Load(new MLContext(seed: 1), path, out _));

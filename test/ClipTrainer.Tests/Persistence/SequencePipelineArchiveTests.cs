@@ -76,7 +76,7 @@ public sealed class SequencePipelineArchiveTests : ArchiveTestBase
         Assert.Equal(model.History.StageNames, restored.History.StageNames);
         Assert.NotEmpty(model.History.Steps);
         Assert.Empty(restored.History.Steps); // archives keep the epochs, not every step
-        Assert.Equal(model.Model.Options.HiddenSize, restored.Model.Options.HiddenSize);
+        Assert.Equal(model.Model.Options!.HiddenSize, restored.Model.Options!.HiddenSize);
     }
 
     [Fact]
