@@ -8,14 +8,14 @@ namespace ClipTrainer.Samples.Tasks;
 
 /// <summary>
 /// The exploding regime: the adding problem (<see cref="AddingProblemTask"/>) learned by a 3-layer vanilla (tanh) RNN
-/// with plain SGD at learning rate 0.1, where unclipped gradients explode (Pascanu et al. 2013, §3: clipping is what
+/// with plain SGD at learning rate 1, where unclipped gradients explode (Pascanu et al. 2013, §3: clipping is what
 /// keeps such a run trainable). Non-finite gradients skip the step, so a diverging run is counted, not thrown.
 /// </summary>
 internal static class ExplodingRegimeTask
 {
     public static readonly ComparisonTask Task = new(
         "exploding",
-        "exploding regime: adding problem, 3-layer tanh RNN 32, SGD lr 0.1 without momentum (Pascanu et al. 2013, §3)",
+        "exploding regime: adding problem, 3-layer tanh RNN 32, SGD lr 1 without momentum (Pascanu et al. 2013, §3)",
         SequenceTask.Regression,
         DefaultLength: 30,
         MakeData: (mlContext, request) => new TaskData(
@@ -33,7 +33,7 @@ internal static class ExplodingRegimeTask
         NumberOfLayers = 3,
         Optimizer = OptimizerKind.Sgd,
         Momentum = 0,
-        LearningRate = 0.1,
+        LearningRate = 1,
         Schedule = LearningRateSchedule.Constant,
         BatchSize = 50,
         MaximumNumberOfEpochs = 10,
