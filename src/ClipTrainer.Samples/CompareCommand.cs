@@ -56,7 +56,7 @@ internal static class CompareCommand
         SampleConsole.Line();
         SampleConsole.Line($"{task.Name}, T = {request.Length}: {result.MetricName} on {CountRows(mlContext, data.Test)} held-out rows" +
             (task.Solved is { } solved ? $"; solved = {solved.Description} (checked after each epoch; the run stops there)" : ""));
-        SampleConsole.Line(result.ToMarkdown());
+        Console.Out.Write(result.ToMarkdown()); // not through Spectre, which wraps long lines at the console width
         SampleConsole.Line(Invariant($"Wall time {watch.Elapsed.TotalMinutes:F1} min; load {loadAtStart} → {LoadAverage()}"));
 
         if (arguments.OutputDirectory is { } directory)

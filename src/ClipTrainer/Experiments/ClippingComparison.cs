@@ -35,6 +35,7 @@ public static class ClippingComparison
     /// <exception cref="ArgumentException"><paramref name="configurations"/> is empty or two share a name.</exception>
     /// <exception cref="ArgumentOutOfRangeException">An option is out of range, or a column is missing or of the wrong type.</exception>
     /// <exception cref="OperationCanceledException">The base options' cancellation token was cancelled.</exception>
+    /// <exception cref="InvalidOperationException">The base options' device is not available.</exception>
     public static ClippingComparisonResult Run(MLContext mlContext, IDataView trainingData, IDataView testData, SequenceTask task,
         SequenceTrainerOptions baseOptions, IReadOnlyList<ClippingConfiguration> configurations, ClippingComparisonOptions? options = null)
     {
@@ -52,6 +53,7 @@ public static class ClippingComparison
         options ??= new ClippingComparisonOptions();
         options.Validate();
         new SequenceTrainer(task, baseOptions); // checks the base options before the first run
+        DeviceResolver.Resolve(baseOptions.Device); // so an InvalidOperationException during a run can only be its divergence
 
         var runs = new List<ClippingComparisonRun>();
         int total = configurations.Count * options.NumberOfSeeds;

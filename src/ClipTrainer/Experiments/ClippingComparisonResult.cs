@@ -129,7 +129,9 @@ public sealed class ClippingComparisonResult
 
     private const string Missing = "—";
 
-    private static string Format(double value, string format) => double.IsFinite(value) ? value.ToString(format, CultureInfo.InvariantCulture) : Missing;
+    // Diverged runs reach R² of −10⁴⁰: beyond a million, four significant digits say as much as forty.
+    private static string Format(double value, string format) => !double.IsFinite(value) ? Missing
+        : value.ToString(Math.Abs(value) >= 1e6 ? "G4" : format, CultureInfo.InvariantCulture);
 
     private static string Format(long value) => value.ToString(CultureInfo.InvariantCulture);
 
