@@ -43,7 +43,7 @@ internal static class AddingProblemTask
         LearningRate = 0.01,
         Schedule = LearningRateSchedule.Constant,
         BatchSize = 50,
-        MaximumNumberOfEpochs = 10,
+        MaximumNumberOfEpochs = 2, // the default run is a short one (minutes); the measured runs pass --epochs
         NumberOfThreads = 1,
         Clipping = new GradientClippingOptions { NonFinitePolicy = NonFiniteGradientPolicy.SkipStep },
     };
