@@ -23,6 +23,7 @@ var benchmarks = new Dictionary<string, Action<string[]>>(StringComparer.Ordinal
     [DistributedSample.Name] = DistributedSample.Run, // under mpiexec: not part of "all"
     [DistributedScalingBenchmark.Name] = DistributedScalingBenchmark.Run,
     [SoakBenchmark.Name] = SoakBenchmark.Run,
+    [CompareCommand.Name] = CompareCommand.Run,
 };
 const string All = "all";
 

@@ -18,6 +18,18 @@ public class SampleArgumentsTests
     }
 
     [Fact]
+    public void ParseWithText_ReadsWordOptions_AndRejectsAMissingName()
+    {
+        var arguments = SampleArguments.ParseWithText("compare", ["--task", "adding", "--seeds", "5"], [SampleArguments.Task], SampleArguments.Seeds);
+
+        Assert.Equal("adding", arguments.Text(SampleArguments.Task, "other"));
+        Assert.Equal(5, arguments.Number(SampleArguments.Seeds, 2));
+        Assert.Equal("other", SampleArguments.ParseWithText("compare", [], [SampleArguments.Task]).Text(SampleArguments.Task, "other"));
+        var e = Assert.Throws<SampleArgumentException>(() => SampleArguments.ParseWithText("compare", ["--task", "--seeds"], [SampleArguments.Task], SampleArguments.Seeds));
+        Assert.Contains("--task needs a name, got '--seeds'", e.Message);
+    }
+
+    [Fact]
     public void Parse_KeepsTheDefaults_WithoutArguments()
     {
         var arguments = SampleArguments.Parse("demo", [], SampleArguments.Epochs);
