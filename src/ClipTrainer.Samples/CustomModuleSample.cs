@@ -70,6 +70,7 @@ public static class CustomModuleSample
             ModuleFactoryName = ConvGruModule.FactoryName,
             ModuleOptions = { ["Channels"] = "8", ["HiddenSize"] = "16" },
             LearningRate = 0.01,
+            NumberOfThreads = 1, // a small model: one libtorch thread is faster, most of all on a busy machine
             MaximumNumberOfEpochs = arguments.Number(SampleArguments.Epochs, Epochs),
             Clipping = new GradientClippingOptions { Mode = ClippingMode.GlobalNorm, Threshold = 1.0 },
         };

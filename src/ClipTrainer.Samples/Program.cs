@@ -18,6 +18,7 @@ var benchmarks = new Dictionary<string, Action<string[]>>(StringComparer.Ordinal
 {
     [MonitoringOverheadBenchmark.Name] = MonitoringOverheadBenchmark.Run,
     [TrainingThreadsBenchmark.Name] = TrainingThreadsBenchmark.Run,
+    [StreamingMemoryBenchmark.Name] = StreamingMemoryBenchmark.Run,
 };
 const string All = "all";
 
