@@ -34,20 +34,11 @@ public static class BinarySample
     {
         var arguments = SampleArguments.Parse(Name, args, SampleArguments.Epochs);
         var mlContext = new MLContext(seed: 0);
-        var train = mlContext.Data.LoadFromEnumerable(MakeStreams(1500, seed: 20));
+        var train = TrainingData(mlContext);
         var test = mlContext.Data.LoadFromEnumerable(MakeStreams(500, seed: 21));
 
         var progress = new TrainingProgress($"{Name} (GRU 16)");
-        var options = new SequenceTrainerOptions
-        {
-            InputSize = Channels,
-            SequenceLength = null, // variable length
-            CellType = RecurrentCellType.Gru,
-            HiddenSize = 16,
-            Pooling = SequencePooling.LastStep,
-            MaximumNumberOfEpochs = arguments.Number(SampleArguments.Epochs, 8),
-            Clipping = new GradientClippingOptions { Mode = ClippingMode.LocalNorm, Threshold = 0.5, LocalScope = LocalNormScope.Parameter },
-        };
+        var options = TrainerOptions(arguments.Number(SampleArguments.Epochs, DefaultEpochs));
         foreach (var callback in SampleOutput.Callbacks(arguments.OutputDirectory)) options.Callbacks.Add(callback);
         options.Callbacks.Add(progress);
         var trainer = mlContext.BinaryClassification.Trainers.ClipTrainer(options);
@@ -65,6 +56,23 @@ public static class BinarySample
             $"Accuracy {metrics.Accuracy:F3}, AUC {metrics.AreaUnderRocCurve:F3}",
             arguments.OutputDirectory);
     }
+
+    private const int DefaultEpochs = 8;
+
+    /// <summary>The training rows.</summary>
+    internal static IDataView TrainingData(MLContext mlContext) => mlContext.Data.LoadFromEnumerable(MakeStreams(1500, seed: 20));
+
+    /// <summary>The trainer options of the run, without its callbacks.</summary>
+    internal static SequenceTrainerOptions TrainerOptions(int epochs = DefaultEpochs) => new()
+    {
+        InputSize = Channels,
+        SequenceLength = null, // variable length
+        CellType = RecurrentCellType.Gru,
+        HiddenSize = 16,
+        Pooling = SequencePooling.LastStep,
+        MaximumNumberOfEpochs = epochs,
+        Clipping = new GradientClippingOptions { Mode = ClippingMode.LocalNorm, Threshold = 0.5, LocalScope = LocalNormScope.Parameter },
+    };
 
     private static List<Stream> MakeStreams(int count, int seed)
     {

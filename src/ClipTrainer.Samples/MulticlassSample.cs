@@ -37,31 +37,16 @@ public static class MulticlassSample
     {
         var arguments = SampleArguments.Parse(Name, args, SampleArguments.Epochs);
         var mlContext = new MLContext(seed: 0);
-        var train = mlContext.Data.LoadFromEnumerable(MakeGestures(1200, seed: 10));
+        var train = TrainingData(mlContext);
         var validation = mlContext.Data.LoadFromEnumerable(MakeGestures(300, seed: 11));
         var test = mlContext.Data.LoadFromEnumerable(MakeGestures(600, seed: 12));
 
         // The validation set needs the same label-to-key mapping the pipeline learns from the training data.
         var toKey = mlContext.Transforms.Conversion.MapValueToKey("Label");
         var progress = new TrainingProgress($"{Name} (LSTM 24)");
-        var options = new SequenceTrainerOptions
-        {
-            InputSize = Axes,
-            SequenceLength = Steps,
-            CellType = RecurrentCellType.Lstm,
-            HiddenSize = 24,
-            MaximumNumberOfEpochs = arguments.Number(SampleArguments.Epochs, 15),
-            LearningRate = 0.01,
-            ValidationSet = toKey.Fit(train).Transform(validation),
-            EarlyStoppingPatience = 3,
-            Clipping = new GradientClippingOptions
-            {
-                Mode = ClippingMode.GlobalThenLocal,
-                Threshold = 1.0,
-                LocalThreshold = 0.5,
-                LocalScope = LocalNormScope.Layer,
-            },
-        };
+        var options = TrainerOptions(arguments.Number(SampleArguments.Epochs, DefaultEpochs));
+        options.ValidationSet = toKey.Fit(train).Transform(validation);
+        options.EarlyStoppingPatience = 3;
         foreach (var callback in SampleOutput.Callbacks(arguments.OutputDirectory)) options.Callbacks.Add(callback);
         options.Callbacks.Add(progress);
         var pipeline = toKey
@@ -84,6 +69,29 @@ public static class MulticlassSample
             $"MicroAccuracy {metrics.MicroAccuracy:F3}, LogLoss {metrics.LogLoss:F3} (ran {history.Epochs.Count} epochs, kept {history.BestEpoch})",
             arguments.OutputDirectory);
     }
+
+    private const int DefaultEpochs = 15;
+
+    /// <summary>The training rows (labels as names: key them with <c>MapValueToKey("Label")</c>).</summary>
+    internal static IDataView TrainingData(MLContext mlContext) => mlContext.Data.LoadFromEnumerable(MakeGestures(1200, seed: 10));
+
+    /// <summary>The trainer options of the run, without its validation set, early stopping and callbacks.</summary>
+    internal static SequenceTrainerOptions TrainerOptions(int epochs = DefaultEpochs) => new()
+    {
+        InputSize = Axes,
+        SequenceLength = Steps,
+        CellType = RecurrentCellType.Lstm,
+        HiddenSize = 24,
+        MaximumNumberOfEpochs = epochs,
+        LearningRate = 0.01,
+        Clipping = new GradientClippingOptions
+        {
+            Mode = ClippingMode.GlobalThenLocal,
+            Threshold = 1.0,
+            LocalThreshold = 0.5,
+            LocalScope = LocalNormScope.Layer,
+        },
+    };
 
     private static List<Gesture> MakeGestures(int count, int seed)
     {

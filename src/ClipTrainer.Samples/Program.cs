@@ -18,6 +18,10 @@ var benchmarks = new Dictionary<string, Action<string[]>>(StringComparer.Ordinal
 {
     [MonitoringOverheadBenchmark.Name] = MonitoringOverheadBenchmark.Run,
     [TrainingThreadsBenchmark.Name] = TrainingThreadsBenchmark.Run,
+    [ThresholdProbeCommand.Name] = ThresholdProbeCommand.Run,
+    [AdaptiveClippingBenchmark.Name] = AdaptiveClippingBenchmark.Run,
+    [DistributedSample.Name] = DistributedSample.Run, // under mpiexec: not part of "all"
+    [DistributedScalingBenchmark.Name] = DistributedScalingBenchmark.Run,
     [StreamingMemoryBenchmark.Name] = StreamingMemoryBenchmark.Run,
 };
 const string All = "all";
@@ -39,7 +43,7 @@ try
     if (benchmarks.TryGetValue(name, out var benchmark))
     {
         benchmark(rest);
-        return 0;
+        return Environment.ExitCode; // a benchmark that cannot run (distributed without MPICH) sets it
     }
 
     List<string> toRun;

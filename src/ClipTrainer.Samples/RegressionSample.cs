@@ -34,21 +34,11 @@ public static class RegressionSample
     {
         var arguments = SampleArguments.Parse(Name, args, SampleArguments.Epochs);
         var mlContext = new MLContext(seed: 0);
-        var train = mlContext.Data.LoadFromEnumerable(MakeWindows(2000, seed: 30));
+        var train = TrainingData(mlContext);
         var test = mlContext.Data.LoadFromEnumerable(MakeWindows(500, seed: 31));
 
         var progress = new TrainingProgress($"{Name} (LSTM 32)");
-        var options = new SequenceTrainerOptions
-        {
-            InputSize = Channels,
-            SequenceLength = Steps,
-            CellType = RecurrentCellType.Lstm,
-            HiddenSize = 32,
-            Pooling = SequencePooling.Mean,
-            MaximumNumberOfEpochs = arguments.Number(SampleArguments.Epochs, 15),
-            LearningRate = 0.005,
-            Clipping = new GradientClippingOptions { Mode = ClippingMode.Value, Threshold = 0.1 },
-        };
+        var options = TrainerOptions(arguments.Number(SampleArguments.Epochs, DefaultEpochs));
         foreach (var callback in SampleOutput.Callbacks(arguments.OutputDirectory)) options.Callbacks.Add(callback);
         options.Callbacks.Add(progress);
         var trainer = mlContext.Regression.Trainers.ClipTrainer(options);
@@ -64,6 +54,24 @@ public static class RegressionSample
             $"R² {metrics.RSquared:F3}, RMSE {metrics.RootMeanSquaredError:F4}",
             arguments.OutputDirectory);
     }
+
+    private const int DefaultEpochs = 15;
+
+    /// <summary>The training rows.</summary>
+    internal static IDataView TrainingData(MLContext mlContext) => mlContext.Data.LoadFromEnumerable(MakeWindows(2000, seed: 30));
+
+    /// <summary>The trainer options of the run, without its callbacks.</summary>
+    internal static SequenceTrainerOptions TrainerOptions(int epochs = DefaultEpochs) => new()
+    {
+        InputSize = Channels,
+        SequenceLength = Steps,
+        CellType = RecurrentCellType.Lstm,
+        HiddenSize = 32,
+        Pooling = SequencePooling.Mean,
+        MaximumNumberOfEpochs = epochs,
+        LearningRate = 0.005,
+        Clipping = new GradientClippingOptions { Mode = ClippingMode.Value, Threshold = 0.1 },
+    };
 
     private static List<Window> MakeWindows(int count, int seed)
     {

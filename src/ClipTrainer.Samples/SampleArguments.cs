@@ -5,7 +5,7 @@ namespace ClipTrainer.Samples;
 /// <summary>
 /// The command line of one sample, parsed in one place so every sample reads it alike: <c>--out DIR</c> (write the
 /// history, charts and event files there), <c>--verbose</c> (print the step logs), and the whole-number options a
-/// sample declares (<c>--epochs N</c>, <c>--batches N</c>, <c>--rounds N</c>, <c>--rows N</c>).
+/// sample declares (<c>--epochs N</c>, <c>--batches N</c>, <c>--rounds N</c>, <c>--steps N</c>, <c>--rows N</c>).
 /// </summary>
 internal sealed class SampleArguments
 {
@@ -14,6 +14,7 @@ internal sealed class SampleArguments
     public const string Epochs = "--epochs";
     public const string Batches = "--batches";
     public const string Rounds = "--rounds";
+    public const string Steps = "--steps";
     public const string Rows = "--rows";
 
     private readonly Dictionary<string, int> _numbers;

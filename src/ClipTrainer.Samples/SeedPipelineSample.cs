@@ -64,28 +64,16 @@ public static class SeedPipelineSample
         var arguments = SampleArguments.Parse(Name, args, SampleArguments.Epochs);
         int epochs = arguments.Number(SampleArguments.Epochs, Epochs);
         var mlContext = new MLContext(seed: 0);
-        var train = mlContext.Data.LoadFromEnumerable(MakePulses(BatchSize * BatchesPerEpoch, seed: 1));
+        var train = TrainingData(mlContext);
         var heldOut = MakePulses(1000, seed: 2);
 
         var progress = new TrainingProgress($"{Name} (SimpleRNN 20)");
-        var options = new SequenceTrainerOptions
-        {
-            InputSize = InputSize,
-            SequenceLength = SequenceLength,
-            CellType = RecurrentCellType.Rnn, // nn.RNN, tanh: the seed's SimpleRNN
-            HiddenSize = 20,
-            Optimizer = OptimizerKind.Adam,
-            LearningRate = 0.01,
-            Schedule = LearningRateSchedule.Constant, // the seed's Adam keeps its learning rate
-            BatchSize = BatchSize,
-            MaximumNumberOfEpochs = epochs,
-            Clipping = new GradientClippingOptions { Mode = ClippingMode.GlobalNorm, Threshold = 0.5 },
-            StepReportInterval = 10,
-            StepProgress = arguments.IsVerbose
-                ? SampleSupport.Progress<TrainingStepRecord>(step => SampleConsole.Line(
-                    $"Epoch [{step.Epoch}/{epochs}], Step [{step.StepInEpoch}/{BatchesPerEpoch}], Loss: {step.Loss:F4}"))
-                : null,
-        };
+        var options = TrainerOptions(epochs);
+        options.StepReportInterval = 10;
+        options.StepProgress = arguments.IsVerbose
+            ? SampleSupport.Progress<TrainingStepRecord>(step => SampleConsole.Line(
+                $"Epoch [{step.Epoch}/{epochs}], Step [{step.StepInEpoch}/{BatchesPerEpoch}], Loss: {step.Loss:F4}"))
+            : null;
         foreach (var callback in SampleOutput.Callbacks(arguments.OutputDirectory)) options.Callbacks.Add(callback);
         options.Callbacks.Add(progress);
         var pipeline = mlContext.Transforms.Conversion.MapValueToKey("Label")
@@ -117,6 +105,24 @@ public static class SeedPipelineSample
             $"MicroAccuracy {metrics.MicroAccuracy:F3}, LogLoss {metrics.LogLoss:F3}; reload identical: {identical}",
             arguments.OutputDirectory ?? path);
     }
+
+    /// <summary>The training rows (labels as names: key them with <c>MapValueToKey("Label")</c>).</summary>
+    internal static IDataView TrainingData(MLContext mlContext) => mlContext.Data.LoadFromEnumerable(MakePulses(BatchSize * BatchesPerEpoch, seed: 1));
+
+    /// <summary>The trainer options of the run, without its callbacks and progress reports.</summary>
+    internal static SequenceTrainerOptions TrainerOptions(int epochs = Epochs) => new()
+    {
+        InputSize = InputSize,
+        SequenceLength = SequenceLength,
+        CellType = RecurrentCellType.Rnn, // nn.RNN, tanh: the seed's SimpleRNN
+        HiddenSize = 20,
+        Optimizer = OptimizerKind.Adam,
+        LearningRate = 0.01,
+        Schedule = LearningRateSchedule.Constant, // the seed's Adam keeps its learning rate
+        BatchSize = BatchSize,
+        MaximumNumberOfEpochs = epochs,
+        Clipping = new GradientClippingOptions { Mode = ClippingMode.GlobalNorm, Threshold = 0.5 },
+    };
 
     /// <summary>
     /// Gaussian noise, plus a five-step pulse at a random time in the two features of the row's class: the class can

@@ -112,11 +112,11 @@ public sealed class SequenceTrainer : IEstimator<SequenceTransformer>
     }
 
     private (ISequenceBatchSource Training, ISequenceBatchSource? Validation) InMemorySources(IDataView input, SequenceFeatureColumnInfo features,
-        SequenceLabelColumnInfo label, (SequenceFeatureColumnInfo? Features, SequenceLabelColumnInfo? Label) validationInfo)
+        SequenceLabelColumnInfo label, (SequenceFeatureColumnInfo? Features, SequenceLabelColumnInfo? Label) validationInfo, bool withValidation = true)
     {
         var training = SequenceColumnReader.Read(input, features, label);
         CheckRowCounts("The training data", nameof(input), training.Count, training.SkippedRowCount, label);
-        var validation = _options.ValidationSet is { } validationData ? ReadValidationSet(validationData, validationInfo) : null;
+        var validation = withValidation && _options.ValidationSet is { } validationData ? ReadValidationSet(validationData, validationInfo) : null;
         if (validation is not null)
             CheckRowCounts($"The {nameof(SequenceTrainerOptions.ValidationSet)}", nameof(SequenceTrainerOptions.ValidationSet), validation.Count, validation.SkippedRowCount, label);
         return (new SequenceBatcher(training, _options.BatchSize, _options.Shuffle, _options.Seed),
@@ -124,11 +124,11 @@ public sealed class SequenceTrainer : IEstimator<SequenceTransformer>
     }
 
     private (ISequenceBatchSource Training, ISequenceBatchSource? Validation) StreamingSources(IDataView input, SequenceFeatureColumnInfo features,
-        SequenceLabelColumnInfo label, (SequenceFeatureColumnInfo? Features, SequenceLabelColumnInfo? Label) validationInfo, int bufferSize)
+        SequenceLabelColumnInfo label, (SequenceFeatureColumnInfo? Features, SequenceLabelColumnInfo? Label) validationInfo, int bufferSize, bool withValidation = true)
     {
         var training = DataViewBatchSource.Create(input, features, label, _options.BatchSize, _options.Shuffle ? bufferSize : 1, _options.Seed);
         CheckRowCounts("The training data", nameof(input), training.RowCount, training.SkippedRowCount, label);
-        if (_options.ValidationSet is not { } validationData) return (training, null);
+        if (!withValidation || _options.ValidationSet is not { } validationData) return (training, null);
         const string Prefix = "In the ValidationSet: ";
         var validation = DataViewBatchSource.Create(validationData, validationInfo.Features!, validationInfo.Label!, _options.BatchSize, 1, _options.Seed, Prefix);
         CheckRowCounts($"The {nameof(SequenceTrainerOptions.ValidationSet)}", nameof(SequenceTrainerOptions.ValidationSet), validation.RowCount, validation.SkippedRowCount, label);
@@ -149,14 +149,7 @@ public sealed class SequenceTrainer : IEstimator<SequenceTransformer>
     /// <exception cref="InvalidOperationException">Non-finite gradients under the Error policy, or an unavailable device.</exception>
     public SequenceTransformer Fit(IDataView input)
     {
-        ArgumentNullException.ThrowIfNull(input);
-        DeviceResolver.Resolve(_options.Device); // before any data is read
-        var features = SequenceSchemaChecks.CheckFeatureColumn(input.Schema, _options.FeatureColumnName, _options.InputSize, _options.SequenceLength);
-        var label = SequenceSchemaChecks.CheckLabelColumn(input.Schema, _options.LabelColumnName, _task);
-        if (_task == SequenceTask.MulticlassClassification && label.NumberOfClasses < 2)
-            throw new ArgumentOutOfRangeException(nameof(input),
-                $"Label column '{label.Name}' has {label.NumberOfClasses} class: multiclass classification needs at least 2 (a model of one class " +
-                "scores every row 1 and learns nothing). Check that the data holds more than one label value before MapValueToKey.");
+        var (features, label) = CheckTrainingColumns(input);
         var keyValues = _task == SequenceTask.MulticlassClassification ? LabelKeyValues.FromColumn(input.Schema[label.Name]) : null;
         var outputs = new OutputColumns(_task, _options.ScoreColumnName, _options.PredictionColumnName, label.NumberOfClasses, keyValues);
         var validationInfo = _options.ValidationSet is { } validationSet ? CheckValidationSet(validationSet, input.Schema[label.Name], label) : default;
@@ -165,8 +158,7 @@ public sealed class SequenceTrainer : IEstimator<SequenceTransformer>
             ? StreamingSources(input, features, label, validationInfo, bufferSize)
             : InMemorySources(input, features, label, validationInfo);
 
-        var (moduleName, moduleOptions) = _options.ModuleChoice();
-        var network = SequenceModuleRegistry.Create(moduleName, new SequenceModuleRequest(moduleOptions, _options.InputSize, label.OutputSize, _options.Seed));
+        var (network, moduleName, moduleOptions) = CreateNetwork(label);
         try
         {
             var history = SequenceTrainingLoop.Run(network, _task, training, validation, _options);
@@ -178,5 +170,51 @@ public sealed class SequenceTrainer : IEstimator<SequenceTransformer>
             network.Dispose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// Measures the gradient norms before a threshold is chosen: runs the first <paramref name="steps"/> steps of the
+    /// training that <see cref="Fit"/> would run on <paramref name="data"/> (same options, model, data order, optimizer and
+    /// schedule) without clipping, on a model of its own that is then discarded, and reports their norms with suggested
+    /// thresholds (see <see cref="ThresholdProbe"/>). The ValidationSet is not read.
+    /// </summary>
+    /// <param name="data">The training data, with the feature and label columns.</param>
+    /// <param name="steps">How many steps to run. Range: &gt; 0. Default: 100.</param>
+    /// <returns>The report; <see cref="ThresholdProbeReport.ToClippingOptions"/> turns it into clipping options.</returns>
+    /// <exception cref="ArgumentOutOfRangeException">A column is missing or of the wrong type, or <paramref name="steps"/> is not &gt; 0.</exception>
+    /// <exception cref="ArgumentException">The data has no row with a label.</exception>
+    /// <exception cref="InvalidOperationException">Non-finite gradients under the Error policy, or an unavailable device.</exception>
+    public ThresholdProbeReport ProbeGradientNorms(IDataView data, int steps = ThresholdProbe.DefaultSteps)
+    {
+        var (features, label) = CheckTrainingColumns(data);
+        var (training, _) = _options.StreamingShuffleBufferSize is int bufferSize
+            ? StreamingSources(data, features, label, default, bufferSize, withValidation: false)
+            : InMemorySources(data, features, label, default, withValidation: false);
+        var (network, _, _) = CreateNetwork(label);
+        using (network)
+        {
+            return ThresholdProbe.Run(network, _task, training, _options, steps);
+        }
+    }
+
+    /// <summary>The checks of the training data's columns that come before any row is read.</summary>
+    private (SequenceFeatureColumnInfo Features, SequenceLabelColumnInfo Label) CheckTrainingColumns(IDataView input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        DeviceResolver.Resolve(_options.Device); // before any data is read
+        var features = SequenceSchemaChecks.CheckFeatureColumn(input.Schema, _options.FeatureColumnName, _options.InputSize, _options.SequenceLength);
+        var label = SequenceSchemaChecks.CheckLabelColumn(input.Schema, _options.LabelColumnName, _task);
+        if (_task == SequenceTask.MulticlassClassification && label.NumberOfClasses < 2)
+            throw new ArgumentOutOfRangeException(nameof(input),
+                $"Label column '{label.Name}' has {label.NumberOfClasses} class: multiclass classification needs at least 2 (a model of one class " +
+                "scores every row 1 and learns nothing). Check that the data holds more than one label value before MapValueToKey.");
+        return (features, label);
+    }
+
+    private (TorchSharp.torch.nn.Module<TorchSharp.torch.Tensor, TorchSharp.torch.Tensor?, TorchSharp.torch.Tensor> Network, string ModuleName, Dictionary<string, string> ModuleOptions) CreateNetwork(SequenceLabelColumnInfo label)
+    {
+        var (moduleName, moduleOptions) = _options.ModuleChoice();
+        return (SequenceModuleRegistry.Create(moduleName, new SequenceModuleRequest(moduleOptions, _options.InputSize, label.OutputSize, _options.Seed)),
+            moduleName, moduleOptions);
     }
 }

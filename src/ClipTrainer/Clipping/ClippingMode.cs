@@ -38,4 +38,23 @@ public enum ClippingMode
     /// library's rules), once per training run.
     /// </summary>
     Custom = 5,
+
+    /// <summary>
+    /// AutoClip (Seetharaman et al. 2020): the pre-clip global norm joins a history of the latest
+    /// <see cref="GradientClippingOptions.AutoClipWindow"/> norms, then the global norm is clipped at the
+    /// <see cref="GradientClippingOptions.AutoClipPercentile"/>-th percentile of that history (see <see cref="AutoClipRule"/>).
+    /// </summary>
+    AutoClip = 6,
+
+    /// <summary>
+    /// Adaptive gradient clipping (Brock et al. 2021): each unit (row) of each gradient is scaled to at most
+    /// <see cref="GradientClippingOptions.AdaptiveClippingFactor"/> × its weight norm (see <see cref="AdaptiveGradientClippingRule"/>).
+    /// </summary>
+    AdaptiveGradientClipping = 7,
+
+    /// <summary>
+    /// ZClip (Kumar et al. 2025): after a warm-up, a global norm whose z-score against a moving mean and variance exceeds
+    /// <see cref="GradientClippingOptions.ZClipThreshold"/> is clipped towards the mean (see <see cref="ZClipRule"/>).
+    /// </summary>
+    ZClip = 8,
 }

@@ -175,7 +175,12 @@ public sealed class ContiguousGradients : IDisposable
         }
     }
 
-    internal Tensor Buffer { get; }
+    /// <summary>
+    /// Gets the flat buffer itself: every gradient in <see cref="ParameterNames"/> order, each segment padded to a
+    /// multiple of <see cref="RowLength"/> with zeros. Change it only in place (an all-reduce across ranks, a scaling):
+    /// the gradients are its views; keep the padding 0 (any sum or scaling does).
+    /// </summary>
+    public Tensor Buffer { get; }
 
     internal Tensor Rows { get; }
 

@@ -103,7 +103,7 @@ public sealed class GradientClipContext : IDisposable
             _cachedTotal = Keep(buffer is null || (_cachedNorms is not null && _cachedNormType.Equals(normType))
                 ? GradientNorms.Combine(TensorNorms(normType), normType)
                 : buffer.Buffer.numel() > TensorNormKernels.DirectLimit && RowNormsFor(normType) is { } rows
-                    ? linalg.vector_norm(rows, normType)
+                    ? TensorNormKernels.VectorNorm(rows, normType)
                     : GradientNorms.Total(Gradients, normType));
             _cachedTotalNormType = normType;
         }
@@ -209,10 +209,10 @@ public sealed class GradientClipContext : IDisposable
     }
 
     // A contiguous buffer's float64 row norms, kept so that the per-tensor norms after the total cost no second pass
-    // over the gradients (none for p = ∞, whose per-tensor norms need a maximum per segment).
+    // over the gradients (only for p = 1 and 2: other per-tensor norms need a maximum per segment, see TensorNormKernels).
     private Tensor? RowNormsFor(double normType)
     {
-        if (double.IsPositiveInfinity(normType) || ContiguousGradients.Of(Gradients) is not { } buffer)
+        if (normType is not (1 or 2) || ContiguousGradients.Of(Gradients) is not { } buffer)
         {
             return null;
         }

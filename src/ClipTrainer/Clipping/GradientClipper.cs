@@ -97,6 +97,11 @@ public sealed class GradientClipper
             ClippingMode.GlobalThenLocal => new ChainedClippingRule(
                 new GlobalNormClippingRule(options.Threshold, options.NormType),
                 new LocalNormClippingRule(options.LocalThreshold, options.NormType, options.LocalScope)),
+            ClippingMode.AutoClip => new AutoClipRule(options.AutoClipPercentile, options.AutoClipWindow, options.NormType),
+            ClippingMode.AdaptiveGradientClipping => new AdaptiveGradientClippingRule(
+                options.AdaptiveClippingFactor, options.AdaptiveClippingEpsilon, options.AdaptiveClippingExcludedLayer),
+            ClippingMode.ZClip => new ZClipRule(options.ZClipWarmupSteps, options.ZClipThreshold, options.ZClipAlpha, options.ZClipClipTarget,
+                options.ZClipMaximumNorm, options.NormType),
             ClippingMode.Custom => options.RuleFactory!() ?? throw new InvalidOperationException(
                 $"{nameof(GradientClippingOptions)}.{nameof(GradientClippingOptions.RuleFactory)} returned null; it must return a new rule."),
             _ => throw new ArgumentOutOfRangeException(nameof(options), options.Mode, $"Unknown {nameof(ClippingMode)} {options.Mode}."),

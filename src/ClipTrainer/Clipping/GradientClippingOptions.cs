@@ -41,6 +41,50 @@ public sealed class GradientClippingOptions
     /// <value>A defined <see cref="NonFiniteGradientPolicy"/>. Default: <see cref="NonFiniteGradientPolicy.Error"/>.</value>
     public NonFiniteGradientPolicy NonFinitePolicy { get; set; } = GradientClippingDefaults.NonFinitePolicy;
 
+    /// <summary>Gets or sets the percentile p of the norm history at which <see cref="ClippingMode.AutoClip"/> clips the global norm.</summary>
+    /// <value>Range: (0, 100]. Default: 10 (the paper's).</value>
+    public double AutoClipPercentile { get; set; } = GradientClippingDefaults.AutoClipPercentile;
+
+    /// <summary>Gets or sets how many of the latest global norms <see cref="ClippingMode.AutoClip"/> keeps as its history (see <see cref="AutoClipRule"/> for the error this bound brings).</summary>
+    /// <value>Range: [1, 1,000,000]. Default: 1,000.</value>
+    public int AutoClipWindow { get; set; } = GradientClippingDefaults.AutoClipWindow;
+
+    /// <summary>Gets or sets λ of <see cref="ClippingMode.AdaptiveGradientClipping"/>: the largest allowed ratio of a unit's gradient norm to its weight norm.</summary>
+    /// <value>Range: finite and &gt; 0. Default: 0.01.</value>
+    public double AdaptiveClippingFactor { get; set; } = GradientClippingDefaults.AdaptiveClippingFactor;
+
+    /// <summary>Gets or sets ε of <see cref="ClippingMode.AdaptiveGradientClipping"/>: the floor of a unit's weight norm, so units of zero weights can still move.</summary>
+    /// <value>Range: finite and &gt; 0. Default: 1e-3.</value>
+    public double AdaptiveClippingEpsilon { get; set; } = GradientClippingDefaults.AdaptiveClippingEpsilon;
+
+    /// <summary>
+    /// Gets or sets the layer whose parameters <see cref="ClippingMode.AdaptiveGradientClipping"/> leaves unclipped, by
+    /// its name in <see cref="GradientGrouping.LayerName"/> (the parameter name up to its last dot: <c>head</c> for
+    /// <c>head.weight</c> and <c>head.bias</c>); null clips every layer.
+    /// </summary>
+    /// <value>Null, or a non-blank name. Default: <c>head</c>, the final linear layer of the library's sequence model.</value>
+    public string? AdaptiveClippingExcludedLayer { get; set; } = GradientClippingDefaults.AdaptiveClippingExcludedLayer;
+
+    /// <summary>Gets or sets how many steps <see cref="ClippingMode.ZClip"/> only collects norms before its mean and variance start.</summary>
+    /// <value>Range: [1, 100,000]. Default: 25.</value>
+    public int ZClipWarmupSteps { get; set; } = GradientClippingDefaults.ZClipWarmupSteps;
+
+    /// <summary>Gets or sets the z-score above which <see cref="ClippingMode.ZClip"/> treats a norm as a spike and clips it.</summary>
+    /// <value>Range: finite and &gt; 0. Default: 2.5.</value>
+    public double ZClipThreshold { get; set; } = GradientClippingDefaults.ZClipThreshold;
+
+    /// <summary>Gets or sets α of <see cref="ClippingMode.ZClip"/>'s moving mean and variance (the weight of the past).</summary>
+    /// <value>Range: (0, 1). Default: 0.97.</value>
+    public double ZClipAlpha { get; set; } = GradientClippingDefaults.ZClipAlpha;
+
+    /// <summary>Gets or sets where <see cref="ClippingMode.ZClip"/> clips a spike to.</summary>
+    /// <value>A defined <see cref="ZClipTarget"/>. Default: <see cref="ZClipTarget.AdaptiveScaling"/>.</value>
+    public ZClipTarget ZClipClipTarget { get; set; } = GradientClippingDefaults.ZClipClipTarget;
+
+    /// <summary>Gets or sets a fixed maximum global norm that <see cref="ClippingMode.ZClip"/> also enforces at every step, warm-up included; null for none.</summary>
+    /// <value>Null, or finite and &gt; 0. Default: null (the reference's default is 1.0; a fixed cap is what an adaptive rule is meant to replace).</value>
+    public double? ZClipMaximumNorm { get; set; }
+
     /// <summary>
     /// Gets or sets the factory of the rule that <see cref="ClippingMode.Custom"/> applies: any
     /// <see cref="IGradientClippingRule"/>, such as a rule of your own or a <see cref="ChainedClippingRule"/> of the
@@ -72,11 +116,33 @@ public sealed class GradientClippingOptions
         ClippingArguments.CheckNormType(NormType, nameof(NormType));
         CheckDefined(LocalScope, nameof(LocalScope));
         CheckDefined(NonFinitePolicy, nameof(NonFinitePolicy));
+        ClippingArguments.CheckPercentile(AutoClipPercentile, nameof(AutoClipPercentile));
+        ClippingArguments.CheckCount(AutoClipWindow, MaximumAutoClipWindow, nameof(AutoClipWindow));
+        ClippingArguments.CheckThreshold(AdaptiveClippingFactor, nameof(AdaptiveClippingFactor));
+        ClippingArguments.CheckThreshold(AdaptiveClippingEpsilon, nameof(AdaptiveClippingEpsilon));
+        if (AdaptiveClippingExcludedLayer is { } layer && string.IsNullOrWhiteSpace(layer))
+        {
+            throw new ArgumentOutOfRangeException(nameof(AdaptiveClippingExcludedLayer), layer,
+                $"{nameof(GradientClippingOptions)}.{nameof(AdaptiveClippingExcludedLayer)} must be a layer name such as \"head\", or null to clip every layer, but was \"{layer}\".");
+        }
+
+        ClippingArguments.CheckCount(ZClipWarmupSteps, MaximumZClipWarmupSteps, nameof(ZClipWarmupSteps));
+        ClippingArguments.CheckThreshold(ZClipThreshold, nameof(ZClipThreshold));
+        ClippingArguments.CheckFraction(ZClipAlpha, nameof(ZClipAlpha));
+        CheckDefined(ZClipClipTarget, nameof(ZClipClipTarget));
+        if (ZClipMaximumNorm is { } maximum)
+        {
+            ClippingArguments.CheckThreshold(maximum, nameof(ZClipMaximumNorm));
+        }
     }
 
     /// <summary>Returns a copy of these options, so a clipper is not affected by later changes to the original.</summary>
     /// <returns>A new <see cref="GradientClippingOptions"/> with the same values.</returns>
     public GradientClippingOptions Clone() => (GradientClippingOptions)MemberwiseClone();
+
+    // Bounds that keep the rules' device buffers small (8 MB and 0.8 MB of float64).
+    internal const int MaximumAutoClipWindow = 1_000_000;
+    internal const int MaximumZClipWarmupSteps = 100_000;
 
     private static void CheckDefined<TEnum>(TEnum value, string name)
         where TEnum : struct, Enum

@@ -19,6 +19,12 @@ namespace ClipTrainer.Clipping;
 /// float64 (it sees the total on the host for its NaN/Inf check anyway).
 /// </para>
 /// <para>
+/// Orders other than 1, 2 and ∞ are computed as m·‖g/m‖ₚ with m = max|gᵢ| (per block, per tensor and when norms are
+/// combined), so no power overflows or vanishes: at p = 1000, |gᵢ|ᵖ alone is ∞ in float64 for |gᵢ| &gt; 2.03 and 0 for
+/// |gᵢ| &lt; 0.49, where PyTorch's norm returns ∞ or 0 and would zero every gradient or never clip; here the norm is
+/// finite and within float rounding of the exact value. L1 and L2 pay nothing for it.
+/// </para>
+/// <para>
 /// Gradients that are the views of a <see cref="ContiguousGradients"/> buffer (its
 /// <see cref="ContiguousGradients.Gradients"/>, or what a clipper found to be its views) are handled with fused calls
 /// on the buffer: one reduction for the total, one segmented reduction for per-tensor norms, one multiplication per
@@ -55,7 +61,7 @@ public static class GradientNorms
 
         using var scope = NewDisposeScope();
         using var noGrad = no_grad(); // as in PyTorch: clipping is bookkeeping, not part of any graph
-        if (ContiguousGradients.Of(gradients) is { } buffer && !double.IsPositiveInfinity(normType))
+        if (ContiguousGradients.Of(gradients) is { } buffer && normType is 1 or 2)
         {
             return TensorNormKernels.PerTensorFromRows(buffer, TensorNormKernels.RowNorms(buffer, normType), normType).MoveToOuterDisposeScope();
         }
@@ -107,7 +113,7 @@ public static class GradientNorms
         ClippingArguments.CheckNormType(normType, nameof(normType));
         return norms.numel() == 0
             ? zeros(Array.Empty<long>(), norms.dtype, norms.device)
-            : linalg.vector_norm(norms, normType);
+            : TensorNormKernels.VectorNorm(norms, normType);
     }
 
     /// <summary>Computes the total (global) p-norm of all gradients, as if they were one vector.</summary>
@@ -126,8 +132,8 @@ public static class GradientNorms
         {
             // One reduction over the whole buffer: its padding is 0 and adds nothing to any p-norm.
             var total = double.IsPositiveInfinity(normType) || buffer.Buffer.numel() <= TensorNormKernels.DirectLimit
-                ? linalg.vector_norm(buffer.Buffer, normType).to(ScalarType.Float64)
-                : linalg.vector_norm(TensorNormKernels.RowNorms(buffer, normType), normType);
+                ? TensorNormKernels.VectorNorm(buffer.Buffer, normType).to(ScalarType.Float64)
+                : TensorNormKernels.VectorNorm(TensorNormKernels.RowNorms(buffer, normType), normType);
             return total.MoveToOuterDisposeScope();
         }
 
@@ -156,7 +162,7 @@ public static class GradientNorms
         using var noGrad = no_grad(); // as in PyTorch: clipping is bookkeeping, not part of any graph
         var norms = groups.Select(group => group.Members.Count == 1
             ? tensorNorms[group.Members[0]]
-            : linalg.vector_norm(
+            : TensorNormKernels.VectorNorm(
                 tensorNorms.index_select(0, tensor(group.Members.Select(m => (long)m).ToArray(), device: tensorNorms.device)),
                 normType));
         return stack(norms.ToArray()).MoveToOuterDisposeScope();

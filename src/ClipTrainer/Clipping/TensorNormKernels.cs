@@ -23,6 +23,37 @@ internal static class TensorNormKernels
     public const long DirectLimit = BlockLength;
     private const long ChunkElements = 1 << 20;
 
+    /// <summary>
+    /// Whether p-norms of order <paramref name="normType"/> are computed as m·‖x/m‖ₚ with m = max|xᵢ|: every p except
+    /// 1, 2 and ∞. |x|ᵖ overflows float64 for |x| &gt; 2.03 at p = 1000 (float32: 1.09) and vanishes below 0.49, so the
+    /// plain sum turns a finite norm into ∞ or 0; divided by m every term is in [0, 1] and the largest is 1. L1 and L2
+    /// keep the plain kernels (their float32 range limits are handled by the exact float64 fallback), so the common
+    /// case pays nothing.
+    /// </summary>
+    public static bool IsScaled(double normType) => normType is not (1 or 2) && !double.IsPositiveInfinity(normType);
+
+    /// <summary>
+    /// <c>linalg.vector_norm</c>, overflow- and underflow-safe for every p (see <see cref="IsScaled"/>): over all
+    /// elements, or over <paramref name="dimension"/> (then one norm per slice). A zero vector has norm 0; an infinite
+    /// element gives NaN for a scaled p (∞/∞), which every caller treats as non-finite, as it does ∞.
+    /// </summary>
+    public static Tensor VectorNorm(Tensor values, double normType, long? dimension = null)
+    {
+        if (!IsScaled(normType))
+        {
+            return dimension is { } d ? linalg.vector_norm(values, normType, [d]) : linalg.vector_norm(values, normType);
+        }
+
+        using var scope = NewDisposeScope();
+        var magnitudes = values.abs();
+        var scale = dimension is { } dim ? magnitudes.amax([dim], keepdim: true) : magnitudes.max();
+        var divisor = scale.masked_fill(scale.eq(0), 1); // a zero slice: 0/1 = 0, its norm stays 0
+        var unit = dimension is { } reduce
+            ? linalg.vector_norm(magnitudes.div_(divisor), normType, [reduce])
+            : linalg.vector_norm(magnitudes.div_(divisor), normType);
+        return unit.mul_(dimension is { } squeeze ? scale.squeeze(squeeze) : scale).MoveToOuterDisposeScope();
+    }
+
 
     /// <summary>The p-norm of one gradient as a 0-dimensional tensor of its reduction type (float32 or float64).</summary>
     public static Tensor Fast(Tensor gradient, double normType)
@@ -36,51 +67,48 @@ internal static class TensorNormKernels
 
         if (double.IsPositiveInfinity(normType) || count <= DirectLimit)
         {
-            return linalg.vector_norm(values, normType);
+            return VectorNorm(values, normType);
         }
 
         var rows = count / BlockLength;
         if (rows * BlockLength == count)
         {
             // The common case (sizes such as 4·hidden × input): one view, one row reduction, one combination.
-            return linalg.vector_norm(linalg.vector_norm(values.reshape(rows, BlockLength), normType, [1]).to(ScalarType.Float64), normType).to(values.dtype);
+            return VectorNorm(VectorNorm(values.reshape(rows, BlockLength), normType, 1).to(ScalarType.Float64), normType).to(values.dtype);
         }
 
         var flat = values.reshape(-1);
-        var blocks = linalg.vector_norm(flat.narrow(0, 0, rows * BlockLength).view(rows, BlockLength), normType, [1]).to(ScalarType.Float64);
+        var blocks = VectorNorm(flat.narrow(0, 0, rows * BlockLength).view(rows, BlockLength), normType, 1).to(ScalarType.Float64);
         var tail = count - rows * BlockLength;
         if (tail > 0)
         {
-            blocks = cat([blocks, linalg.vector_norm(flat.narrow(0, rows * BlockLength, tail), normType).to(ScalarType.Float64).unsqueeze(0)]);
+            blocks = cat([blocks, VectorNorm(flat.narrow(0, rows * BlockLength, tail), normType).to(ScalarType.Float64).unsqueeze(0)]);
         }
 
-        return linalg.vector_norm(blocks, normType).to(values.dtype);
+        return VectorNorm(blocks, normType).to(values.dtype);
     }
 
     /// <summary>
     /// Rows of the buffer reduced to float64 row p-norms, and their p-th powers summed per tensor: the per-tensor
-    /// norms of a contiguous buffer in five calls.
+    /// norms of a contiguous buffer in five calls. The per-tensor sums of p-th powers are only taken for p = 1 and 2:
+    /// a scaled p (<see cref="IsScaled"/>) would need a maximum per segment, so its per-tensor norms are taken tensor
+    /// by tensor instead (callers check <see cref="IsScaled"/>).
     /// </summary>
     public static Tensor RowNorms(ContiguousGradients buffer, double normType) =>
-        linalg.vector_norm(buffer.Rows, normType, [1]).to(ScalarType.Float64);
+        VectorNorm(buffer.Rows, normType, 1).to(ScalarType.Float64);
 
     public static Tensor PerTensorFromRows(ContiguousGradients buffer, Tensor rowNorms, double normType)
     {
-        var powered = normType switch
+        if (normType is not (1 or 2))
         {
-            1 => rowNorms,
-            2 => rowNorms.square(),
-            _ => rowNorms.pow(normType),
-        };
+            throw new ArgumentOutOfRangeException(nameof(normType), normType, "Per-tensor norms from row norms are summed for p = 1 and 2 only.");
+        }
+
+        var powered = normType == 1 ? rowNorms : rowNorms.square();
         var sums = buffer.RowMembership is { } membership
             ? membership.mv(powered)
             : zeros(buffer.Count, ScalarType.Float64, rowNorms.device).index_add_(0, buffer.RowOwners, powered, 1.0);
-        return normType switch
-        {
-            1 => sums,
-            2 => sums.sqrt_(),
-            _ => sums.pow_(1 / normType),
-        };
+        return normType == 1 ? sums : sums.sqrt_();
     }
 
     /// <summary>The exact p-norm of one gradient, accumulated in float64 (2²⁰ elements converted at a time).</summary>
@@ -111,7 +139,7 @@ internal static class TensorNormKernels
             parts.Add(Norm64(chunk, normType));
         }
 
-        return linalg.vector_norm(stack(parts), normType);
+        return VectorNorm(stack(parts), normType);
     }
 
     // Half and bfloat16 norms would be rounded to 3 significant digits and overflow at 65,504: reduce them in float32.
@@ -122,6 +150,6 @@ internal static class TensorNormKernels
     {
         1 => values.abs().sum(),
         2 => values.dot(values).sqrt(),
-        _ => linalg.vector_norm(values, normType),
+        _ => VectorNorm(values, normType),
     };
 }

@@ -35,6 +35,18 @@ internal sealed class BestWeights(nn.Module model) : IDisposable
         return BestEpoch;
     }
 
+    /// <summary>The best epoch's weights (state_dict names), or null before any; what a checkpoint saves.</summary>
+    public IReadOnlyDictionary<string, Tensor>? Snapshot => _snapshot;
+
+    /// <summary>Takes the bookkeeping a checkpoint saved; the tensors are copied onto <paramref name="device"/>.</summary>
+    public void Load(int bestEpoch, double bestLoss, IReadOnlyDictionary<string, Tensor>? snapshot, Device device)
+    {
+        DisposeSnapshot();
+        BestEpoch = bestEpoch;
+        BestLoss = bestLoss;
+        _snapshot = snapshot?.ToDictionary(p => p.Key, p => p.Value.to(device, copy: true).DetachFromDisposeScope());
+    }
+
     public void Dispose() => DisposeSnapshot();
 
     private void DisposeSnapshot()

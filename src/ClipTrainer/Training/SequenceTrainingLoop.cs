@@ -136,6 +136,7 @@ public static class SequenceTrainingLoop
         ISequenceBatchSource? validation, TrainingSettings settings, CancellationToken cancellation)
     {
         var device = DeviceResolver.Resolve(settings.Device);
+        var resumePoint = settings.Checkpoints is { } checkpoints ? TrainingCheckpoint.FindResumePoint(checkpoints) : null; // refuses before any change
         model.to(device);
         torch.manual_seed(settings.Seed); // dropout draws from the global generator: seed it so runs repeat
         var parameters = model.named_parameters().Select(p => (p.name, p.parameter)).ToList();
@@ -145,17 +146,27 @@ public static class SequenceTrainingLoop
         using var log = new TrainingStepLog(settings.StepRecordBlockSize, device, settings.RecordGradientNorms, settings.Clipping.NormType,
             parameters.Where(p => p.parameter.requires_grad).Select(p => p.name).ToArray()); // frozen parameters have no norm to record
         using var best = new BestWeights(model);
+        var callbacks = ProgressCallbacks.Append(settings);
+        if (settings.Checkpoints is { } checkpointing) callbacks = [.. callbacks, new CheckpointCallback(checkpointing)];
         var state = new TrainingState(settings, task, model, parameters, optimizer, clipper, device, training.BatchesPerEpoch, log, best,
-            ProgressCallbacks.Append(settings), cancellation);
+            callbacks, cancellation);
+        // A resumed run continues the epoch in progress (its first StepInEpoch batches were done) or starts the next one.
+        var resumedSteps = resumePoint is null ? 0 : TrainingCheckpoint.Restore(state, resumePoint);
+        state.MarkFirstStep();
 
         try
         {
             Notify(state, c => c.OnTrainingStart(state));
-            while (state.Epoch < settings.MaximumNumberOfEpochs && !state.StopRequested)
+            while ((resumedSteps > 0 || state.Epoch < settings.MaximumNumberOfEpochs) && !state.StopRequested)
             {
-                state.Epoch++;
-                state.StepInEpoch = 0;
-                RunEpoch(state, training, validation);
+                if (resumedSteps == 0)
+                {
+                    state.Epoch++;
+                    state.StepInEpoch = 0;
+                }
+
+                RunEpoch(state, training, validation, resumedSteps);
+                resumedSteps = 0;
             }
 
             int bestEpoch = settings.EarlyStoppingPatience is null ? state.Epochs.Count : best.Restore(lastEpoch: state.Epochs.Count);
@@ -188,27 +199,38 @@ public static class SequenceTrainingLoop
         }
     }
 
-    private static void RunEpoch(TrainingState state, ISequenceBatchSource training, ISequenceBatchSource? validation)
+    /// <summary>Runs one epoch; <paramref name="doneSteps"/> batches of it were run before a resume and are passed over.</summary>
+    private static void RunEpoch(TrainingState state, ISequenceBatchSource training, ISequenceBatchSource? validation, int doneSteps)
     {
         var settings = state.Settings;
         var watch = Stopwatch.StartNew();
         state.Model.train();
         Notify(state, c => c.OnEpochStart(state));
-        int firstRecord = state.Steps.Count;
+        int firstRecord = state.Steps.Count - doneSteps; // a checkpoint holds every record up to its step
+        int position = 0;
 
+        // The batch source gives the same batches for the same epoch, so passing over the done ones repeats the epoch's order.
         foreach (var batch in training.GetBatches(state.Epoch))
         {
+            if (position++ < doneSteps)
+            {
+                batch.Dispose();
+                continue;
+            }
+
             if (state.StopRequested)
             {
                 batch.Dispose();
                 break;
             }
 
+            using var owned = batch; // before the cancellation check: a cancelled run disposes the batch it was handed
             state.Cancellation.ThrowIfCancellationRequested();
             using var scope = NewDisposeScope();
-            using var owned = batch;
             state.StepInEpoch++;
+            state.InStep = true;
             RunStep(state, batch);
+            state.InStep = false;
             if (state.StopRequested) break;
         }
 
@@ -247,14 +269,14 @@ public static class SequenceTrainingLoop
         state.Optimizer.zero_grad(); // in place: gradient views stay views
         // Views a callback dropped (Module.zero_grad() sets gradients to none) show as a clip off the buffer: zero the
         // buffer and reattach, so no view comes back stale; the clipper's own check makes this free on other steps.
-        if (state.Contiguous is { } buffer && state.GlobalStep > 1 && !ReferenceEquals(state.Clipper.LastCallBuffer, buffer)) buffer.ZeroGrad();
+        if (state.Contiguous is { } buffer && state.GlobalStep > state.FirstStep && !ReferenceEquals(state.Clipper.LastCallBuffer, buffer)) buffer.ZeroGrad();
         var output = state.Model.forward(batch.Features.to(state.Device), batch.Lengths);
         var labels = batch.Labels.to(state.Device);
-        if (state.GlobalStep == 1) CheckOutputs(state.Task, output, labels);
+        if (state.GlobalStep == state.FirstStep) CheckOutputs(state.Task, output, labels);
         var loss = TaskObjective.Loss(state.Task, output, labels);
         var objective = settings.L1Penalty > 0 ? loss + settings.L1Penalty * L1Norm(state.Parameters) : loss;
         objective.backward();
-        if (state.GlobalStep == 1) state.Contiguous = ContiguousAfterFirstBackward(state.Parameters);
+        if (state.GlobalStep == state.FirstStep) state.Contiguous = ContiguousAfterFirstBackward(state.Parameters);
         Notify(state, c => c.OnAfterBackward(state, loss));
 
         using var report = ClipAt(state);

@@ -125,6 +125,14 @@ public class TrainingSettings
     public CancellationToken CancellationToken { get; set; }
 
     /// <summary>
+    /// Gets or sets checkpointing: where and how often the run's whole state is written, and whether the run resumes
+    /// from a checkpoint (see <see cref="CheckpointOptions"/>); null writes none. With checkpointing on, a cancelled run
+    /// also writes one before its <see cref="OperationCanceledException"/> leaves, so it can be resumed.
+    /// </summary>
+    /// <value>Default: null (off).</value>
+    public CheckpointOptions? Checkpoints { get; set; }
+
+    /// <summary>
     /// Gets the callbacks whose hooks the loop calls, in list order (see <see cref="TrainingCallback"/> for the hook order),
     /// before <see cref="EpochProgress"/> and <see cref="StepProgress"/>.
     /// </summary>
@@ -147,7 +155,7 @@ public class TrainingSettings
     /// <summary>Checks every setting, clipping included, and throws on the first one out of range.</summary>
     /// <exception cref="ArgumentOutOfRangeException">A setting is out of its range; the parameter name is the setting's.</exception>
     /// <exception cref="ArgumentNullException"><see cref="Clipping"/> is null or <see cref="Callbacks"/> holds null.</exception>
-    /// <exception cref="ArgumentException">The clipping options' rule factory does not fit their mode.</exception>
+    /// <exception cref="ArgumentException">The clipping options' rule factory does not fit their mode, or <see cref="Checkpoints"/> names no folder.</exception>
     public virtual void Validate() => ValidateSettings();
 
     /// <summary>The checks of the training settings alone: what the loop needs, whatever derived options add.</summary>
@@ -173,6 +181,7 @@ public class TrainingSettings
         if (Callbacks.Any(c => c is null)) throw new ArgumentNullException(nameof(Callbacks), "Callbacks cannot hold null.");
         ArgumentNullException.ThrowIfNull(Clipping, nameof(Clipping));
         Clipping.Validate();
+        Checkpoints?.Validate();
     }
 
     /// <summary>Returns a copy whose clipping options and callback list are copies too (the callbacks themselves are shared).</summary>
@@ -182,8 +191,12 @@ public class TrainingSettings
         var copy = (TrainingSettings)MemberwiseClone();
         copy.Clipping = Clipping?.Clone()!;
         copy.Callbacks = new List<TrainingCallback>(Callbacks);
+        copy.Checkpoints = Checkpoints?.Clone();
         return copy;
     }
+
+    /// <summary>A copy as <see cref="CloneSettings"/> makes it, for the library's own runs derived from these settings (the threshold probe).</summary>
+    internal TrainingSettings CopySettings() => CloneSettings();
 
     private protected static void Require(bool valid, object? value, string name, string expected)
     {

@@ -104,10 +104,28 @@ public sealed class TrainingState
     /// <summary>Gets the token that cancels the run (checked before every batch).</summary>
     public CancellationToken Cancellation { get; }
 
+    /// <summary>Gets the checkpoint folder this run resumed from, or null for a run that started afresh.</summary>
+    public string? ResumedFrom { get; internal set; }
+
+    /// <summary>The global step of this process's first step: 1, or the step after the checkpoint resumed from.</summary>
+    internal long FirstStep => _firstStep;
+
+    private long _firstStep = 1;
+
+    /// <summary>Marks the current position as where this process's steps begin (after a resume).</summary>
+    internal void MarkFirstStep() => _firstStep = GlobalStep + 1;
+
+    /// <summary>Whether a step is under way (forward to optimizer step): a checkpoint is only written between steps.</summary>
+    internal bool InStep { get; set; }
+
     internal IReadOnlyList<TrainingCallback> Callbacks { get; }
 
-    /// <summary>The buffer the gradients are views into, set up after the first backward (null when they cannot share one).</summary>
-    internal ContiguousGradients? Contiguous { get; set; }
+    /// <summary>
+    /// Gets the buffer every gradient is a view into, set up by the loop after the first <c>backward()</c>: null before
+    /// that, and when the gradients cannot share one (several devices or types). A data-parallel all-reduce in
+    /// <see cref="TrainingCallback.OnAfterBackward"/> reduces its <see cref="ContiguousGradients.Buffer"/> with one call.
+    /// </summary>
+    public ContiguousGradients? Contiguous { get; internal set; }
 
     internal TrainingStepLog Log { get; }
 

@@ -131,6 +131,15 @@ internal sealed class TrainingStepLog : IDisposable
         return block;
     }
 
+    /// <summary>Takes the records and the stage layout (null: no step applied yet) of a checkpoint, before the first step of a resumed run.</summary>
+    public void Restore(IEnumerable<TrainingStepRecord> records, IReadOnlyList<string>? stageNames)
+    {
+        _records.Clear();
+        _records.AddRange(records);
+        _stageCount = stageNames?.Count ?? -1;
+        StageNames = stageNames?.ToArray() ?? [];
+    }
+
     public void Dispose() => _buffer?.Dispose();
 
     /// <summary>
