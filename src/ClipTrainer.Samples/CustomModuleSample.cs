@@ -16,9 +16,10 @@ namespace ClipTrainer.Samples;
 /// The task: which of three three-step motifs (up-up-up, up-down-up, down-down-down) sits at a random time in channel 0 of
 /// a noisy 4-channel sequence of 24 steps. Output (abridged):
 /// <code>
-/// Held-out (600 rows): MicroAccuracy 0.9.., LogLoss 0.2..
-/// PredictionEngine: true motif-B, predicted motif-B (p = 0.9..)
-/// Saved to /tmp/cliptrainer-custom-module.zip (module samples.conv-gru, Channels=8, HiddenSize=16) and loaded: identical scores: True
+/// Held-out (600 rows): MicroAccuracy 0.898, LogLoss 0.292
+/// Clipped steps per epoch: 15 % 39 % 55 % 45 % 52 % 51 % 35 % 43 %
+/// PredictionEngine: true motif-C, predicted motif-C (p = 0.998)
+/// Saved to /tmp/cliptrainer-custom-module.zip (module samples.conv-gru, Channels=8, HiddenSize=16) and loaded: predicted motif-C, identical scores: True
 /// </code>
 /// </remarks>
 public static class CustomModuleSample
@@ -70,6 +71,7 @@ public static class CustomModuleSample
             ModuleFactoryName = ConvGruModule.FactoryName,
             ModuleOptions = { ["Channels"] = "8", ["HiddenSize"] = "16" },
             LearningRate = 0.01,
+            NumberOfThreads = 1, // a small model: one libtorch thread is faster, most of all on a busy machine
             MaximumNumberOfEpochs = arguments.Number(SampleArguments.Epochs, Epochs),
             Clipping = new GradientClippingOptions { Mode = ClippingMode.GlobalNorm, Threshold = 1.0 },
         };

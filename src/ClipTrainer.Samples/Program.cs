@@ -24,6 +24,7 @@ var benchmarks = new Dictionary<string, Action<string[]>>(StringComparer.Ordinal
     [DistributedScalingBenchmark.Name] = DistributedScalingBenchmark.Run,
     [SoakBenchmark.Name] = SoakBenchmark.Run,
     [CompareCommand.Name] = CompareCommand.Run,
+    [StreamingMemoryBenchmark.Name] = StreamingMemoryBenchmark.Run,
 };
 const string All = "all";
 

@@ -5,7 +5,7 @@ namespace ClipTrainer.Samples;
 /// <summary>
 /// The command line of one sample, parsed in one place so every sample reads it alike: <c>--out DIR</c> (write the
 /// history, charts and event files there), <c>--verbose</c> (print the step logs), and the whole-number options a
-/// sample declares (<c>--epochs N</c>, <c>--batches N</c>, <c>--rounds N</c>, <c>--steps N</c>).
+/// sample declares (<c>--epochs N</c>, <c>--batches N</c>, <c>--rounds N</c>, <c>--steps N</c>, <c>--rows N</c>).
 /// </summary>
 internal sealed class SampleArguments
 {
@@ -15,6 +15,7 @@ internal sealed class SampleArguments
     public const string Batches = "--batches";
     public const string Rounds = "--rounds";
     public const string Steps = "--steps";
+    public const string Rows = "--rows";
 
     public const string Task = "--task";
     public const string Length = "--length";

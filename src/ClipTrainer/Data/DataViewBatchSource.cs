@@ -30,6 +30,9 @@ internal sealed class DataViewBatchSource : ISequenceBatchSource
     private readonly int _seed;
     private readonly string _messagePrefix;
 
+    /// <summary>Feature bytes read between two induced full collections (see <see cref="GetBatches"/>).</summary>
+    private const long CollectionInterval = 64L << 20;
+
     private DataViewBatchSource(IDataView data, SequenceFeatureColumnInfo features, SequenceLabelColumnInfo label, int batchSize,
         int shuffleBufferSize, int seed, string messagePrefix, long rowCount, long skippedRowCount)
     {
@@ -86,14 +89,19 @@ internal sealed class DataViewBatchSource : ISequenceBatchSource
         var state = SeededPermutation.InitialState(_seed, epoch);
         var buffer = new List<BufferedRow>(shuffle ? (int)Math.Min(_shuffleBufferSize, RowCount) : 0);
         var pending = new List<BufferedRow>(_batchSize);
-        long read = 0;
+        // The arrays of rows already batched hold the next rows: steady streaming allocates no array per row.
+        var spare = new Stack<float[]>();
+        long read = 0, bytesSinceCollection = 0;
         using (var rows = new SequenceRowReader(_data, _features, _label, _messagePrefix))
         {
             while (rows.MoveNext())
             {
                 if (rows.IsMissing) continue;
                 read++;
-                var row = new BufferedRow(rows.Features.ToArray(), rows.ClassIndex, rows.Target, rows.Position);
+                var features = spare.TryPeek(out var reused) && reused.Length == rows.Features.Length ? spare.Pop() : new float[rows.Features.Length];
+                rows.Features.CopyTo(features);
+                bytesSinceCollection += features.Length * sizeof(float);
+                var row = new BufferedRow(features, rows.ClassIndex, rows.Target, rows.Position);
                 if (!shuffle) pending.Add(row);
                 else if (buffer.Count < _shuffleBufferSize)
                 {
@@ -110,7 +118,17 @@ internal sealed class DataViewBatchSource : ISequenceBatchSource
                 if (pending.Count == _batchSize)
                 {
                     yield return CreateBatch(pending);
+                    foreach (var batched in pending) spare.Push(batched.Features);
                     pending.Clear();
+                    // A cursor's block buffers are large-object garbage, freed (and, compacted, given back) only by full
+                    // collections, which the GC may put off for hundreds of MB: the peak then grows with the rows read.
+                    // One compacting full collection per 64 MB of features read (a few ms over a small live heap) bounds it.
+                    if (bytesSinceCollection >= CollectionInterval)
+                    {
+                        System.Runtime.GCSettings.LargeObjectHeapCompactionMode = System.Runtime.GCLargeObjectHeapCompactionMode.CompactOnce;
+                        GC.Collect();
+                        bytesSinceCollection = 0;
+                    }
                 }
             }
         }

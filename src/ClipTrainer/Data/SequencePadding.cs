@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using static TorchSharp.torch;
 
 namespace ClipTrainer.Data;
@@ -22,12 +23,20 @@ internal static class SequencePadding
             time = Math.Max(time, (int)lengths[b]);
         }
 
-        var values = new float[(long)count * time * inputSize];
+        // Written in place into the tensor's own CPU memory: a managed array per batch would pin, then leave garbage of
+        // a whole batch per step, which the GC may keep for hundreds of steps (streaming's flat memory depends on it).
+        var features = zeros([count, time, inputSize], ScalarType.Float32);
+        var values = MemoryMarshal.Cast<byte, float>(features.bytes);
         for (var b = 0; b < count; b++)
         {
-            write(b, values.AsSpan(b * time * inputSize, (int)lengths[b] * inputSize));
+            write(b, values.Slice(b * time * inputSize, (int)lengths[b] * inputSize));
         }
 
-        return (tensor(values, [count, time, inputSize], device: device), tensor(lengths, device: device));
+        if (device is not null && device.type != TorchSharp.DeviceType.CPU)
+        {
+            using var onCpu = features;
+            features = onCpu.to(device);
+        }
+        return (features, tensor(lengths, device: device));
     }
 }
