@@ -11,6 +11,7 @@ var samples = new Dictionary<string, Func<string[], SampleResult>>(StringCompare
     [BinarySample.Name] = BinarySample.Run,
     [RegressionSample.Name] = RegressionSample.Run,
     [SeedSimpleRnnComparison.Name] = SeedSimpleRnnComparison.Run,
+    [ForecastSample.Name] = ForecastSample.Run,
 };
 // The benchmarks run by name only and print their own tables.
 var benchmarks = new Dictionary<string, Action<string[]>>(StringComparer.OrdinalIgnoreCase)
@@ -68,4 +69,9 @@ catch (SampleArgumentException exception)
 {
     Console.Error.WriteLine(exception.Message);
     return 2;
+}
+catch (SampleDataMissingException exception)
+{
+    Console.Error.WriteLine(exception.Message);
+    return 3;
 }
