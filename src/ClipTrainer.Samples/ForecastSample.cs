@@ -30,7 +30,7 @@ public static class ForecastSample
         var (train, test) = task.LoadData(mlContext);
         SampleConsole.Line($"{task.Source}");
         SampleConsole.Line(string.Create(CultureInfo.InvariantCulture,
-            $"Train: {train.GetRowCount()} windows predicting months 26–{task.FirstTestMonth} (to 1987-12); test: {test.GetRowCount()} months 1988-01 to 1997-12. " +
+            $"Train: {train.GetRowCount()} windows predicting 1961-02 to 1987-12; test: {test.GetRowCount()} months, 1988-01 to 1997-12. " +
             $"Inputs: the last {ForecastTask.WindowLength} monthly changes, minus {task.ChangeMean:F3} ppm, divided by {task.ChangeDeviation:F3} ppm (training months' statistics)."));
 
         var runs = RecipeRuns.TrainBoth(Name, "LSTM 32", task.CreateOptions,
