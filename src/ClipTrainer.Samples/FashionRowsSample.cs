@@ -43,23 +43,24 @@ public static class FashionRowsSample
             $"dropout {recipe.Dropout}, {recipe.Optimizer} {recipe.LearningRate} (weight decay {recipe.WeightDecay}), {recipe.Schedule}, batch {recipe.BatchSize}, " +
             $"{recipe.NumberOfThreads} libtorch thread(s). Load {Load()}."));
 
-        var runs = RecipeRuns.TrainBoth(Name, model, task.CreateOptions,
-            options => mlContext.MulticlassClassification.Trainers.ClipTrainer(options).Fit(train), arguments);
-
-        SampleConsole.Line();
-        SampleConsole.Line($"Test, {test.GetRowCount()} images ({task.GoodCriterion}); load {Load()}:");
-        SampleConsole.Line($"{"run",-26} {"MicroAccuracy",13} {"MacroAccuracy",13} {"LogLoss",8} {"clipped",8} {"minutes",8}");
+        string header = $"{"run",-26} {"MicroAccuracy",13} {"MacroAccuracy",13} {"LogLoss",8} {"clipped",8} {"minutes",8}";
         var accuracies = new List<double>();
-        foreach (var run in runs)
+        // Each run is scored as soon as it has trained: the two take minutes each.
+        void Report(RecipeRuns.Run run)
         {
             foreach (var epoch in run.History.Epochs)
                 SampleConsole.Verbose(arguments, $"  {run.Label} epoch {epoch.Epoch,2}: training loss {epoch.TrainingLoss:F4}, clipped {epoch.ClippedFraction:P0}, {epoch.Duration.TotalSeconds:F0} s");
             var metrics = FashionRowsTask.Evaluate(mlContext, run.Model, test);
             accuracies.Add(metrics.MicroAccuracy);
+            SampleConsole.Line($"Test, {test.GetRowCount()} images ({task.GoodCriterion}); load {Load()}:");
+            SampleConsole.Line(header);
             SampleConsole.Line(string.Create(CultureInfo.InvariantCulture,
                 $"{$"{model}, {RecipeRuns.Describe(run.Options.Clipping)}",-26} {metrics.MicroAccuracy,13:F4} {metrics.MacroAccuracy,13:F4} {metrics.LogLoss,8:F4} " +
                 $"{run.ClippedFraction,8:P0} {run.WallTime.TotalMinutes,8:F1}{(task.IsGood(metrics.MicroAccuracy) ? "  good" : "")}"));
         }
+
+        var runs = RecipeRuns.TrainBoth(Name, model, task.CreateOptions,
+            options => mlContext.MulticlassClassification.Trainers.ClipTrainer(options).Fit(train), arguments, Report);
 
         return new SampleResult(
             $"{model}, {recipe.Pooling} pooling, {RecipeRuns.Describe(recipe.Clipping)} vs unclipped, {runs[0].History.Epochs.Count} epochs",

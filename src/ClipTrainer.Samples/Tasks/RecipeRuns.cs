@@ -32,9 +32,11 @@ internal static class RecipeRuns
     /// <param name="recipe">Makes the recipe's options (a new object per call).</param>
     /// <param name="fit">Fits a trainer made with the given options.</param>
     /// <param name="arguments">The sample's arguments (<c>--out</c>, <c>--epochs</c>).</param>
+    /// <param name="afterRun">Called with each run as soon as it has trained (a long sample reports the clipped run
+    /// before the unclipped one starts), or null.</param>
     /// <returns>The clipped run, then the unclipped one.</returns>
     public static IReadOnlyList<Run> TrainBoth(string sample, string model, Func<SequenceTrainerOptions> recipe,
-        Func<SequenceTrainerOptions, SequenceTransformer> fit, SampleArguments arguments)
+        Func<SequenceTrainerOptions, SequenceTransformer> fit, SampleArguments arguments, Action<Run>? afterRun = null)
     {
         var runs = new List<Run>();
         foreach (var clipped in new[] { true, false })
@@ -53,6 +55,7 @@ internal static class RecipeRuns
             var run = new Run(label, options, transformer, watch.Elapsed);
             SampleOutput.WriteChart(directory, run.History, $"{sample}, {model}, {Describe(options.Clipping)}", ChartThreshold.For(options.Clipping));
             runs.Add(run);
+            afterRun?.Invoke(run);
         }
         return runs;
     }
