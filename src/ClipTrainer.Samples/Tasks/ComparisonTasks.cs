@@ -1,3 +1,5 @@
+using ClipTrainer;
+
 namespace ClipTrainer.Samples.Tasks;
 
 /// <summary>The tasks of the <c>compare</c> command, by <c>--task</c> name.</summary>
@@ -9,7 +11,51 @@ internal static class ComparisonTasks
         AddingProblemTask.Task,
         TemporalOrderTask.Task,
         ExplodingRegimeTask.Task,
+        FashionRows(),
+        Forecast(),
     ];
+
+    /// <summary>Fashion-MNIST rows for the comparison: a seeded 10,000-row training subset and 2,000 test rows, so one run takes minutes (the full recipe is the fashion-rows sample).</summary>
+    private static ComparisonTask FashionRows()
+    {
+        var task = new FashionRowsTask();
+        return new ComparisonTask(
+            FashionRowsTask.Name,
+            task.Source + "; compare trains on a seeded 10,000-row subset and tests on 2,000 rows",
+            task.Task,
+            DefaultLength: FashionRowsTask.Side, // fixed: 28 rows of 28 pixels
+            MakeData: (mlContext, request) =>
+            {
+                var (train, test) = task.LoadData(mlContext, trainRows: 10_000, testRows: 2_000, seed: request.Seed);
+                return new TaskData(train, test);
+            },
+            BaseOptions: _ => WithEpochs(task.CreateOptions(), 2),
+            Solved: null);
+    }
+
+    /// <summary>The co2 forecast for the comparison: the sample's recipe at 20 epochs; the metric is R² of the scaled monthly change on the 120 future months.</summary>
+    private static ComparisonTask Forecast()
+    {
+        var task = new ForecastTask();
+        return new ComparisonTask(
+            ForecastTask.Name,
+            task.Source + "; compare scores R² of the scaled monthly change on the last 120 months",
+            task.Task,
+            DefaultLength: ForecastTask.WindowLength, // fixed: 24 months of changes
+            MakeData: (mlContext, _) =>
+            {
+                var (train, test) = task.LoadData(mlContext); // a time split: nothing is sampled, the seed only moves the weights
+                return new TaskData(train, test);
+            },
+            BaseOptions: _ => WithEpochs(task.CreateOptions(), 20),
+            Solved: null);
+    }
+
+    private static SequenceTrainerOptions WithEpochs(SequenceTrainerOptions options, int epochs)
+    {
+        options.MaximumNumberOfEpochs = epochs; // --epochs overrides it
+        return options;
+    }
 
     /// <summary>The task named <paramref name="name"/> (case-insensitive).</summary>
     /// <exception cref="SampleArgumentException">No task has that name; the message lists them.</exception>

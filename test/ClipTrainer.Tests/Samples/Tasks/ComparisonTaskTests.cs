@@ -82,10 +82,10 @@ public class ComparisonTaskTests
     [Fact]
     public void Named_FindsEveryTask_AndNamesThemWhenUnknown()
     {
-        Assert.Equal(["adding", "temporal-order", "exploding"], ComparisonTasks.All.Select(t => t.Name));
+        Assert.Equal(["adding", "temporal-order", "exploding", "fashion-rows", "forecast"], ComparisonTasks.All.Select(t => t.Name));
         Assert.Same(TemporalOrderTask.Task, ComparisonTasks.Named("Temporal-Order"));
         var e = Assert.Throws<SampleArgumentException>(() => ComparisonTasks.Named("mnist"));
-        Assert.Contains("--task adding|temporal-order|exploding", e.Message);
+        Assert.Contains("--task adding|temporal-order|exploding|fashion-rows|forecast", e.Message);
     }
 
     [Fact]
