@@ -116,7 +116,7 @@ public sealed class FashionRowsTask(string directory = FashionRowsTask.DefaultDi
         Schedule = LearningRateSchedule.OneCycle,
         BatchSize = 128,
         MaximumNumberOfEpochs = 10,
-        // One thread: on this shared 2-core machine at load 30 two libtorch threads took 150 s for 55 GRU-128 steps, one 14 s (a scratch run).
+        // One thread: on a shared 2-core machine two libtorch threads contend with the other work (see the threads-benchmark command).
         NumberOfThreads = 1,
         Clipping = new GradientClippingOptions { Mode = ClippingMode.GlobalNorm, Threshold = 1.0 },
     };
