@@ -101,6 +101,6 @@ public sealed class AdaptiveGradientClippingRule : IGradientClippingRule
     }
 
     private static Tensor UnitNorms(Tensor x) => x.dim() <= 1
-        ? linalg.vector_norm(x).reshape(Enumerable.Repeat(1L, (int)x.dim()).ToArray())
-        : linalg.vector_norm(x, 2, Enumerable.Range(1, (int)x.dim() - 1).Select(d => (long)d).ToArray(), keepdim: true);
+        ? LinalgVectorNorm.Compute(x).reshape(Enumerable.Repeat(1L, (int)x.dim()).ToArray())
+        : LinalgVectorNorm.Compute(x, 2, Enumerable.Range(1, (int)x.dim() - 1).Select(d => (long)d).ToArray(), keepDimensions: true);
 }

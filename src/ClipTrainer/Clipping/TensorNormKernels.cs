@@ -41,7 +41,7 @@ internal static class TensorNormKernels
     {
         if (!IsScaled(normType))
         {
-            return dimension is { } d ? linalg.vector_norm(values, normType, [d]) : linalg.vector_norm(values, normType);
+            return dimension is { } d ? LinalgVectorNorm.Compute(values, normType, [d]) : LinalgVectorNorm.Compute(values, normType);
         }
 
         using var scope = NewDisposeScope();
@@ -49,8 +49,8 @@ internal static class TensorNormKernels
         var scale = dimension is { } dim ? magnitudes.amax([dim], keepdim: true) : magnitudes.max();
         var divisor = scale.masked_fill(scale.eq(0), 1); // a zero slice: 0/1 = 0, its norm stays 0
         var unit = dimension is { } reduce
-            ? linalg.vector_norm(magnitudes.div_(divisor), normType, [reduce])
-            : linalg.vector_norm(magnitudes.div_(divisor), normType);
+            ? LinalgVectorNorm.Compute(magnitudes.div_(divisor), normType, [reduce])
+            : LinalgVectorNorm.Compute(magnitudes.div_(divisor), normType);
         return unit.mul_(dimension is { } squeeze ? scale.squeeze(squeeze) : scale).MoveToOuterDisposeScope();
     }
 

@@ -67,14 +67,14 @@ public sealed class Float32AccuracyTests
     private static double FlatTorch(float[][] values, double p)
     {
         using var scope = NewDisposeScope();
-        return linalg.vector_norm(cat(values.Select(v => tensor(v)).ToArray()), p).item<float>();
+        return LinalgVectorNorm.Compute(cat(values.Select(v => tensor(v)).ToArray()), p).item<float>();
     }
 
     private static double Float32PerTensorThenNorm(float[][] values, double p)
     {
         // PyTorch's clip_grad_norm_: libtorch's float32 norm of each tensor, then the float32 norm of those norms.
         using var scope = NewDisposeScope();
-        return linalg.vector_norm(stack(values.Select(v => linalg.vector_norm(tensor(v), p)).ToArray()), p).item<float>();
+        return LinalgVectorNorm.Compute(stack(values.Select(v => LinalgVectorNorm.Compute(tensor(v), p)).ToArray()), p).item<float>();
     }
 
     private static double PerTensorThenNorm(float[][] values, double p)

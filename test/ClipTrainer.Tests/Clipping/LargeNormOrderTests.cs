@@ -37,7 +37,7 @@ public sealed class LargeNormOrderTests
         // The failure this guards against: libtorch's own norm of 2,000 threes of order 1000 in float64 is ∞.
         using var scope = NewDisposeScope();
 
-        Assert.True(double.IsPositiveInfinity(linalg.vector_norm(full(2000, 3.0, ScalarType.Float64), P).item<double>()));
+        Assert.True(double.IsPositiveInfinity(LinalgVectorNorm.Compute(full(2000, 3.0, ScalarType.Float64), P).item<double>()));
     }
 
     [Fact]
