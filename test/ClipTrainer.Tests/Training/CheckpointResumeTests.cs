@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using ClipTrainer.Clipping;
 using ClipTrainer.Training;
 using Xunit;
 
@@ -16,10 +17,12 @@ public sealed class CheckpointResumeTests : IDisposable
 
     public void Dispose() => Directory.Delete(_root, recursive: true);
 
-    private static (Dictionary<string, float[]> Weights, TrainingHistory History) Uninterrupted()
+    private static (Dictionary<string, float[]> Weights, TrainingHistory History) Uninterrupted(Action<TrainingSettings>? vary = null)
     {
         using var model = CheckpointScenario.NewModel();
-        var history = SequenceTrainingLoop.Run(model, CheckpointScenario.Training, CheckpointScenario.Validation, CheckpointScenario.Settings());
+        var settings = CheckpointScenario.Settings();
+        vary?.Invoke(settings);
+        var history = SequenceTrainingLoop.Run(model, CheckpointScenario.Training, CheckpointScenario.Validation, settings);
         return (CheckpointScenario.Weights(model), history);
     }
 
@@ -79,6 +82,41 @@ public sealed class CheckpointResumeTests : IDisposable
         Assert.Equal(["checkpoint-000000000012"], Directory.GetDirectories(directory).Select(Path.GetFileName));
 
         var resumed = CheckpointScenario.Settings(directory);
+        resumed.Checkpoints!.ResumeFromLatest = true;
+        AssertSameRun(expected, Resume(resumed));
+    }
+
+    /// <summary>
+    /// Every optimizer's state (SGD's and RMSprop's momentum buffers, RMSprop's square average, AdamW's moments) and the
+    /// stateful rules' windows and moving averages (AutoClip, ZClip) survive a checkpoint: without them the resumed run's
+    /// next update differs and the final weights are not equal.
+    /// </summary>
+    [Theory]
+    [InlineData(OptimizerKind.Sgd, ClippingMode.ZClip)]
+    [InlineData(OptimizerKind.RmsProp, ClippingMode.AutoClip)]
+    [InlineData(OptimizerKind.AdamW, ClippingMode.LocalNorm)]
+    public void Run_CancelledAndResumed_OtherOptimizersAndStatefulRules_EndBitIdentical(OptimizerKind optimizer, ClippingMode mode)
+    {
+        void Vary(TrainingSettings settings)
+        {
+            settings.Optimizer = optimizer;
+            settings.LearningRate = optimizer == OptimizerKind.Sgd ? 0.2 : 0.02; // Momentum stays at its default 0.9
+            settings.Clipping = new GradientClippingOptions { Mode = mode, Threshold = 0.5, ZClipWarmupSteps = 3, ZClipThreshold = 1.0 };
+        }
+
+        var expected = Uninterrupted(Vary);
+        var directory = Path.Combine(_root, $"{optimizer}-{mode}");
+        using var cancel = new CancellationTokenSource();
+        var interrupted = CheckpointScenario.Settings(directory);
+        Vary(interrupted);
+        interrupted.CancellationToken = cancel.Token;
+        interrupted.Callbacks.Add(new CancelAfter(cancel, step: 13)); // epoch 2, step 4 of 9: past ZClip's warm-up
+        using (var model = CheckpointScenario.NewModel())
+            Assert.Throws<OperationCanceledException>(() =>
+                SequenceTrainingLoop.Run(model, CheckpointScenario.Training, CheckpointScenario.Validation, interrupted));
+
+        var resumed = CheckpointScenario.Settings(directory);
+        Vary(resumed);
         resumed.Checkpoints!.ResumeFromLatest = true;
         AssertSameRun(expected, Resume(resumed));
     }
