@@ -47,7 +47,7 @@ public sealed class SequenceTrainer : IEstimator<SequenceTransformer>
     public SequenceTask Task => _task;
 
     /// <summary>
-    /// Returns the schema shape after <see cref="Fit"/>: the input plus the output columns of the task, listed and
+    /// Returns the schema shape after <see cref="Fit(IDataView)"/>: the input plus the output columns of the task, listed and
     /// annotated as ML.NET's own trainers list theirs (score columns first, then the predicted label; an output column
     /// whose name the input has replaces that column in place).
     /// </summary>
@@ -150,9 +150,28 @@ public sealed class SequenceTrainer : IEstimator<SequenceTransformer>
     /// </exception>
     /// <exception cref="ArgumentException">The data has no row with a label.</exception>
     /// <exception cref="InvalidOperationException">Non-finite gradients under the Error policy, or an unavailable device.</exception>
-    public SequenceTransformer Fit(IDataView input)
+    public SequenceTransformer Fit(IDataView input) => Fit(input, initialModel: null);
+
+    /// <summary>
+    /// Continues training from a fitted model (warm start): the new model starts from a copy of
+    /// <paramref name="initialModel"/>'s weights instead of the seed's initialisation, then trains as
+    /// <see cref="Fit(IDataView)"/> does with these options (a fresh optimizer and schedule). <paramref name="initialModel"/>
+    /// itself is not changed and stays usable.
+    /// </summary>
+    /// <param name="input">The training data, with the feature and label columns.</param>
+    /// <param name="initialModel">
+    /// The model to start from, e.g. <see cref="SequenceTransformer.Model"/> of an earlier fit or a loaded archive's; null
+    /// trains from the seed's initialisation. It must be the model these options build for this data: the same module
+    /// (factory name and options: cell type, hidden size, layers, …), input size, sequence length and number of outputs.
+    /// </param>
+    /// <returns>The fitted transformer, holding a new trained model and this fit's training history.</returns>
+    /// <exception cref="ArgumentException"><paramref name="initialModel"/> is not the model these options build for this data; the message lists every difference.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">As for <see cref="Fit(IDataView)"/>.</exception>
+    /// <exception cref="InvalidOperationException">As for <see cref="Fit(IDataView)"/>.</exception>
+    public SequenceTransformer Fit(IDataView input, SequenceModelParameters? initialModel)
     {
         var (features, label) = CheckTrainingColumns(input);
+        if (initialModel is not null) CheckInitialModel(initialModel, label); // before any row is read
         if (_options.ModuleFactoryName is null) CheckTrainingFits(label.OutputSize); // the built-in model's size is known before the data is read
         var keyValues = _task == SequenceTask.MulticlassClassification ? LabelKeyValues.FromColumn(input.Schema[label.Name]) : null;
         var outputs = new OutputColumns(_task, _options.ScoreColumnName, _options.PredictionColumnName, label.NumberOfClasses, keyValues);
@@ -165,6 +184,7 @@ public sealed class SequenceTrainer : IEstimator<SequenceTransformer>
         var (network, moduleName, moduleOptions) = CreateNetwork(label);
         try
         {
+            if (initialModel is not null) network.load_state_dict(initialModel.Network.state_dict()); // copies: the initial model is left as it was
             var history = SequenceTrainingLoop.Run(network, _task, training, validation, _options);
             var parameters = new SequenceModelParameters(network, _options.SequenceLength, moduleName, moduleOptions, _options.InputSize, label.OutputSize);
             return new SequenceTransformer(_task, parameters, features.Name, input.Schema[features.Name].Type, outputs, history, _options.Device);
@@ -178,7 +198,7 @@ public sealed class SequenceTrainer : IEstimator<SequenceTransformer>
 
     /// <summary>
     /// Measures the gradient norms before a threshold is chosen: runs the first <paramref name="steps"/> steps of the
-    /// training that <see cref="Fit"/> would run on <paramref name="data"/> (same options, model, data order, optimizer and
+    /// training that <see cref="Fit(IDataView)"/> would run on <paramref name="data"/> (same options, model, data order, optimizer and
     /// schedule) without clipping, on a model of its own that is then discarded, and reports their norms with suggested
     /// thresholds (see <see cref="ThresholdProbe"/>). The ValidationSet is not read.
     /// </summary>
@@ -212,6 +232,31 @@ public sealed class SequenceTrainer : IEstimator<SequenceTransformer>
         int copies = 4 + (_options.EarlyStoppingPatience is null ? 0 : 1);
         SequenceModelSize.CheckFits(model, copies, SequenceModelSize.ActivationBytes(model, _options.BatchSize, _options.SequenceLength ?? 1),
             $"training it (BatchSize {_options.BatchSize}, SequenceLength {_options.SequenceLength?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "variable"})");
+    }
+
+    /// <summary>Refuses an initial model that is not the one these options build for this data, listing every difference.</summary>
+    private void CheckInitialModel(SequenceModelParameters initialModel, SequenceLabelColumnInfo label)
+    {
+        var (moduleName, moduleOptions) = _options.ModuleChoice();
+        var differences = new List<string>();
+        void Compare(string what, object? model, object? options)
+        {
+            if (!Equals(model, options)) differences.Add($"{what}: the initial model has {model ?? "none"}, the options and data give {options ?? "none"}");
+        }
+
+        Compare(nameof(SequenceTrainerOptions.ModuleFactoryName), initialModel.ModuleFactoryName, moduleName);
+        Compare(nameof(SequenceTrainerOptions.InputSize), initialModel.InputSize, _options.InputSize);
+        Compare(nameof(SequenceTrainerOptions.SequenceLength), initialModel.SequenceLength, _options.SequenceLength);
+        Compare($"the number of outputs (label column '{label.Name}')", initialModel.OutputSize, label.OutputSize);
+        if (initialModel.ModuleFactoryName == moduleName)
+        {
+            foreach (var key in initialModel.ModuleOptions.Keys.Union(moduleOptions.Keys).Order(StringComparer.Ordinal))
+                Compare(key, initialModel.ModuleOptions.GetValueOrDefault(key), moduleOptions.GetValueOrDefault(key));
+        }
+
+        if (differences.Count > 0)
+            throw new ArgumentException($"The initial model is not the model these options build for this data: {string.Join("; ", differences)}. " +
+                "Fix: set the options to the initial model's (SequenceTransformer.Model shows them), or fit without an initial model.", nameof(initialModel));
     }
 
     /// <summary>The checks of the training data's columns that come before any row is read.</summary>
