@@ -40,10 +40,11 @@ public static class FashionRowsSample
         SampleConsole.Line(task.Source);
         SampleConsole.Line(string.Create(CultureInfo.InvariantCulture,
             $"{train.GetRowCount()} training and {test.GetRowCount()} test images, 28 steps of 28 standardized pixels. Recipe: {model}, {recipe.Pooling} pooling, " +
-            $"dropout {recipe.Dropout}, {recipe.Optimizer} {recipe.LearningRate} (weight decay {recipe.WeightDecay}), {recipe.Schedule}, batch {recipe.BatchSize}, " +
+            $"dropout {recipe.Dropout}, {recipe.Optimizer} {recipe.LearningRate} (weight decay {recipe.WeightDecay}), {recipe.Schedule} (warm-up {recipe.WarmupFraction}, " +
+            $"final ratio {recipe.FinalLearningRateRatio}), batch {recipe.BatchSize}, {arguments.Number(SampleArguments.Epochs, recipe.MaximumNumberOfEpochs)} epochs, " +
             $"{recipe.NumberOfThreads} libtorch thread(s). Load {Load()}."));
 
-        string header = $"{"run",-26} {"MicroAccuracy",13} {"MacroAccuracy",13} {"LogLoss",8} {"clipped",8} {"minutes",8}";
+        string header = $"{"run",-26} {"MicroAccuracy",13} {"MacroAccuracy",13} {"LogLoss",8} {"clipped",8} {"minutes",8} {"CPU min",8}";
         var accuracies = new List<double>();
         // Each run is scored as soon as it has trained: the two take minutes each.
         void Report(RecipeRuns.Run run)
@@ -56,7 +57,7 @@ public static class FashionRowsSample
             SampleConsole.Line(header);
             SampleConsole.Line(string.Create(CultureInfo.InvariantCulture,
                 $"{$"{model}, {RecipeRuns.Describe(run.Options.Clipping)}",-26} {metrics.MicroAccuracy,13:F4} {metrics.MacroAccuracy,13:F4} {metrics.LogLoss,8:F4} " +
-                $"{run.ClippedFraction,8:P0} {run.WallTime.TotalMinutes,8:F1}{(task.IsGood(metrics.MicroAccuracy) ? "  good" : "")}"));
+                $"{run.ClippedFraction,8:P0} {run.WallTime.TotalMinutes,8:F1} {run.CpuTime.TotalMinutes,8:F1}{(task.IsGood(metrics.MicroAccuracy) ? "  good" : "")}"));
         }
 
         var runs = RecipeRuns.TrainBoth(Name, model, task.CreateOptions,

@@ -102,6 +102,10 @@ public sealed class FashionRowsTask(string directory = FashionRowsTask.DefaultDi
     /// The recipe: trainer options for a clipped GRU on this task (the unclipped run of the same recipe sets
     /// <c>Clipping.Mode = ClippingMode.None</c>). A new object on every call.
     /// </summary>
+    /// <remarks>
+    /// Chosen on a validation split of the training images (README, "Row-sequential Fashion-MNIST"): a cosine decay to
+    /// 1 % of the rate, where the one-cycle schedule's default ends at 90 %, and 20 epochs of batch 256 did most of it.
+    /// </remarks>
     public SequenceTrainerOptions CreateOptions() => new()
     {
         InputSize = Side,
@@ -111,11 +115,14 @@ public sealed class FashionRowsTask(string directory = FashionRowsTask.DefaultDi
         Pooling = SequencePooling.Max,
         Dropout = 0.25,
         Optimizer = OptimizerKind.AdamW,
-        LearningRate = 3e-3,
+        LearningRate = 4e-3,
         WeightDecay = 1e-2,
-        Schedule = LearningRateSchedule.OneCycle,
-        BatchSize = 128,
-        MaximumNumberOfEpochs = 10,
+        Schedule = LearningRateSchedule.Cosine,
+        WarmupFraction = 0.05,
+        FinalLearningRateRatio = 0.01,
+        // 256 rather than 128: half the optimizer steps per epoch, each a larger matrix product, so 20 epochs fit in the time.
+        BatchSize = 256,
+        MaximumNumberOfEpochs = 20,
         // One thread: on a shared 2-core machine two libtorch threads contend with the other work (see the threads-benchmark command).
         NumberOfThreads = 1,
         Clipping = new GradientClippingOptions { Mode = ClippingMode.GlobalNorm, Threshold = 1.0 },

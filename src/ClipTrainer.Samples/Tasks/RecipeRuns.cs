@@ -17,7 +17,9 @@ internal static class RecipeRuns
     /// <param name="Options">The options it trained with.</param>
     /// <param name="Model">The fitted model.</param>
     /// <param name="WallTime">The time the fit took.</param>
-    public sealed record Run(string Label, SequenceTrainerOptions Options, SequenceTransformer Model, TimeSpan WallTime)
+    /// <param name="CpuTime">The CPU time the process spent during the fit, all its threads together: on a shared
+    /// machine the wall time measures the other work as much as the recipe, this does not.</param>
+    public sealed record Run(string Label, SequenceTrainerOptions Options, SequenceTransformer Model, TimeSpan WallTime, TimeSpan CpuTime)
     {
         /// <summary>Gets the run's training history.</summary>
         public TrainingHistory History => Model.History;
@@ -50,9 +52,10 @@ internal static class RecipeRuns
             var progress = new TrainingProgress($"{sample} ({model}, {label})");
             options.Callbacks.Add(progress);
 
+            var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
             var watch = Stopwatch.StartNew();
             var transformer = progress.Run(() => fit(options));
-            var run = new Run(label, options, transformer, watch.Elapsed);
+            var run = new Run(label, options, transformer, watch.Elapsed, Process.GetCurrentProcess().TotalProcessorTime - cpuBefore);
             SampleOutput.WriteChart(directory, run.History, $"{sample}, {model}, {Describe(options.Clipping)}", ChartThreshold.For(options.Clipping));
             runs.Add(run);
             afterRun?.Invoke(run);

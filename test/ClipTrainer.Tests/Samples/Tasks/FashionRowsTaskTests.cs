@@ -16,6 +16,24 @@ public sealed class FashionRowsTaskTests : IDisposable
     public void Dispose() => Directory.Delete(_directory, recursive: true);
 
     [Fact]
+    public void Compare_KeepsItsShortRecipe_WhenTheSampleRecipeChanges()
+    {
+        // The README's compare table was measured with the sample's model under AdamW 3e-3, batch 128, 2 epochs and the
+        // one-cycle schedule at its defaults (warm-up 10 %, from 10 % of the rate up, then down to 90 % of it).
+        var sample = new FashionRowsTask().CreateOptions();
+        var compare = ComparisonTasks.Named(FashionRowsTask.Name).BaseOptions(new TaskDataRequest(FashionRowsTask.Side, Seed: 1));
+
+        Assert.Equal((ClipTrainer.Modeling.RecurrentCellType.Gru, 128, ClipTrainer.Modeling.SequencePooling.Max, 0.25, 0.01),
+            (compare.CellType, compare.HiddenSize, compare.Pooling, compare.Dropout, compare.WeightDecay));
+        Assert.Equal((sample.CellType, sample.HiddenSize, sample.Pooling, sample.Dropout, sample.WeightDecay),
+            (compare.CellType, compare.HiddenSize, compare.Pooling, compare.Dropout, compare.WeightDecay));
+        Assert.Equal((ClipTrainer.Training.LearningRateSchedule.OneCycle, 0.1, 0.1, 0.9), (compare.Schedule, compare.WarmupFraction, compare.StartLearningRateRatio, compare.FinalLearningRateRatio));
+        Assert.Equal((ClipTrainer.Training.OptimizerKind.AdamW, 3e-3, 128, 2), (compare.Optimizer, compare.LearningRate, compare.BatchSize, compare.MaximumNumberOfEpochs));
+        // The sample's own run decays the rate to 1 % instead.
+        Assert.Equal((ClipTrainer.Training.LearningRateSchedule.Cosine, 0.01), (sample.Schedule, sample.FinalLearningRateRatio));
+    }
+
+    [Fact]
     public void LoadData_Throws_NamingTheMissingFilesAndTheInstallCommand()
     {
         var task = new FashionRowsTask(_directory);
