@@ -112,7 +112,8 @@ public static class SequenceTrainingLoop
             using var generatorState = torch.random.get_rng_state();
             try
             {
-                if (settings.NumberOfThreads is int wanted) torch.set_num_threads(wanted);
+                if (ThreadCountRule.Choose(settings.NumberOfThreads, ThreadCountRule.ParameterCount(model), settings.BatchSize,
+                    Environment.ProcessorCount) is int wanted) torch.set_num_threads(wanted);
                 using var cancelled = CancellationTokenSource.CreateLinkedTokenSource(cancellation, settings.CancellationToken);
                 return Train(model, task, training, validation, settings, cancelled.Token);
             }
