@@ -6,6 +6,8 @@ using static ClipTrainer.Tests.Training.EngineTestKit;
 
 namespace ClipTrainer.Tests.Training;
 
+/// <summary>The rule's decisions, and training and scoring applying it (serial: they change libtorch's process-wide count).</summary>
+[Collection(TorchSharpTrainingCollection.Name)]
 public class ThreadCountRuleTests
 {
     [Theory]
@@ -34,12 +36,7 @@ public class ThreadCountRuleTests
     {
         Assert.Equal(threads, ThreadCountRule.Choose(threads, parameters, 128, 2));
     }
-}
 
-/// <summary>The loop applies the rule while it trains and gives libtorch's count back afterwards.</summary>
-[Collection(TorchSharpTrainingCollection.Name)]
-public class ThreadCountRuleTrainingTests
-{
     [Fact]
     public void Run_NumberOfThreadsUnset_SmallModelTrainsOnOneThreadAndRestoresTheCount()
     {
@@ -69,12 +66,7 @@ public class ThreadCountRuleTrainingTests
 
         public override void OnBatchStart(TrainingState state, SequenceBatch batch) => Seen.Add(torch.get_num_threads());
     }
-}
 
-/// <summary>Scoring applies the rule to each forward pass and gives libtorch's count back afterwards.</summary>
-[Collection(TorchSharpTrainingCollection.Name)]
-public class ThreadCountRuleScoringTests
-{
     [Fact]
     public void Score_SmallModel_ForwardRunsOnOneThreadAndRestoresTheCount()
     {
