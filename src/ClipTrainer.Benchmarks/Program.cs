@@ -1,8 +1,14 @@
 using BenchmarkDotNet.Running;
 using ClipTrainer.Benchmarks;
 
-// "quick": issue 7's clip table as ratios in one process (about a minute). Anything else goes to BenchmarkDotNet,
+// "quick": issue 7's table as ratios in one invocation (about two minutes). Anything else goes to BenchmarkDotNet,
 // e.g. `-- --filter '*'` or `-- --list flat`.
+if (args is [DataPathComparison.RssChildArgument, var mode])
+{
+    DataPathComparison.RssChild(mode); // one side of the quick mode's peak-memory row, in a process of its own
+    return 0;
+}
+
 if (args is ["quick", ..])
 {
     QuickComparison.Run(args[1..]);

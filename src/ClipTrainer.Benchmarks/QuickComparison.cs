@@ -11,31 +11,44 @@ namespace ClipTrainer.Benchmarks;
 /// interleaved rounds (every method once per round, gradients restored from a snapshot before each timed call, so
 /// every call clips real gradients by the same coefficient), with medians; /proc/loadavg before and after.
 /// </summary>
-/// <remarks>Arguments: <c>quick [--rounds N]</c> scales every row's round count by N/100 (default 100).</remarks>
+/// <remarks>Arguments: <c>quick [--rounds N] [--part clip|data]</c>: N/100 scales every row's round count (default 100);
+/// <c>--part</c> runs only the clip rows or only the data-path rows (<see cref="DataPathComparison"/>).</remarks>
 internal static class QuickComparison
 {
     public static void Run(string[] args)
     {
         var at = Array.IndexOf(args, "--rounds");
         var scale = at >= 0 ? int.Parse(args[at + 1], CultureInfo.InvariantCulture) / 100.0 : 1.0;
+        var partAt = Array.IndexOf(args, "--part");
+        var part = partAt >= 0 ? args[partAt + 1] : "all";
+        if (part is not ("all" or "clip" or "data"))
+        {
+            throw new ArgumentException($"--part must be clip or data; got '{part}'.", nameof(args));
+        }
+
         torch.set_num_threads(1);
         var started = Stopwatch.StartNew();
         Console.WriteLine($"ClipTrainer quick benchmark, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, libtorch threads: {torch.get_num_threads()}, " +
             $"{Environment.ProcessorCount} cores, load before: {LoadAverage()}");
-        Console.WriteLine("Medians of interleaved rounds; µs per clip call (global L2 unless named), threshold = half the gradients' norm.");
-        Console.WriteLine();
+        if (part != "data")
+        {
+            Console.WriteLine("Medians of interleaved rounds; µs per clip call (global L2 unless named), threshold = half the gradients' norm.");
+            Console.WriteLine();
+            CompareSmall(BenchmarkModel.SeedRnn, (int)(3000 * scale));
+            CompareSmall(BenchmarkModel.Lstm128, (int)(600 * scale), withStep: true);
+            CompareLarge((int)(40 * scale));
+            Console.WriteLine();
+        }
 
-        var seed = CompareSmall(BenchmarkModel.SeedRnn, (int)(3000 * scale));
-        var lstm = CompareSmall(BenchmarkModel.Lstm128, (int)(600 * scale), withStep: true);
-        CompareLarge((int)(40 * scale));
+        if (part != "clip")
+        {
+            DataPathComparison.Run(scale);
+        }
 
-        Console.WriteLine();
         Console.WriteLine($"Load after: {LoadAverage()}; {started.Elapsed.TotalSeconds:F0} s.");
-        GC.KeepAlive(seed);
-        GC.KeepAlive(lstm);
     }
 
-    private static int CompareSmall(Func<BenchmarkModel> create, int rounds, bool withStep = false)
+    private static void CompareSmall(Func<BenchmarkModel> create, int rounds, bool withStep = false)
     {
         using var perTensor = create();
         using var flat = create();
@@ -86,7 +99,6 @@ internal static class QuickComparison
         }
 
         Console.WriteLine();
-        return rounds;
     }
 
     private static void CompareLarge(int rounds)

@@ -69,6 +69,15 @@ public sealed class SequenceBatch : IDisposable
     /// </summary>
     public int Count => RowIndices.Count;
 
+    /// <summary>Whether the batch maker knows every row has all T steps (false for a batch of unknown lengths).</summary>
+    internal bool IsFullLength { get; init; }
+
+    /// <summary>
+    /// The lengths the model port gets: null when every row is full length, which the port documents as "all steps
+    /// valid" and which spares the model reading the lengths tensor back to the host every step; else <see cref="Lengths"/>.
+    /// </summary>
+    internal Tensor? ModelLengths => IsFullLength ? null : Lengths;
+
     /// <summary>
     /// Releases the three tensors. Safe to call more than once.
     /// </summary>

@@ -119,12 +119,9 @@ public sealed class SequenceBatcher : ISequenceBatchSource
         }
 
         var rows = rowIndices.ToArray();
-        var (features, lengthTensor) = SequencePadding.ToTensors(rows.Length, Dataset.InputSize,
+        var (features, lengthTensor, isFullLength) = SequencePadding.ToTensors(rows.Length, Dataset.InputSize,
             b => Dataset.GetSequenceLength(rows[b]), (b, destination) => Dataset.GetFeatures(rows[b]).CopyTo(destination), device);
-        var labels = Dataset.LabelKind == SequenceTask.MulticlassClassification
-            ? tensor(rows.Select(Dataset.GetClassIndex).ToArray(), device: device)
-            : tensor(rows.Select(Dataset.GetTarget).ToArray(), device: device);
-        return new SequenceBatch(features, lengthTensor, labels, rows);
+        return new SequenceBatch(features, lengthTensor, Dataset.GetLabels(rows, device), rows) { IsFullLength = isFullLength };
     }
 
     private IEnumerable<SequenceBatch> Enumerate(int[] order, Device? device)

@@ -32,7 +32,8 @@ internal static class SequenceColumnReader
         ArgumentNullException.ThrowIfNull(label);
 
         using var rows = new SequenceRowReader(data, features, label);
-        var builder = new SequenceDatasetBuilder(features.InputSize, label.Kind, rows.Label.NumberOfClasses);
+        var rowCount = data.GetRowCount() is long count && count <= int.MaxValue ? (int)count : 0;
+        var builder = new SequenceDatasetBuilder(features.InputSize, label.Kind, rows.Label.NumberOfClasses, rowCount);
         while (rows.MoveNext())
         {
             if (rows.IsMissing) builder.SkipRow();

@@ -1,3 +1,5 @@
+using static TorchSharp.torch;
+
 namespace ClipTrainer.Data;
 
 /// <summary>
@@ -11,7 +13,8 @@ namespace ClipTrainer.Data;
 /// </remarks>
 public sealed class SequenceDataset
 {
-    private readonly float[] features;
+    private readonly float[][] chunks;
+    private readonly int[] chunkOf;
     private readonly int[] offsets;
     private readonly int[] lengths;
     private readonly long[] classIndices;
@@ -21,7 +24,9 @@ public sealed class SequenceDataset
         int inputSize,
         SequenceTask labelKind,
         int numberOfClasses,
-        float[] features,
+        float[][] chunks,
+        int[] chunkOf,
+        int[] offsets,
         int[] lengths,
         long[] classIndices,
         float[] targets,
@@ -30,20 +35,14 @@ public sealed class SequenceDataset
         InputSize = inputSize;
         LabelKind = labelKind;
         NumberOfClasses = numberOfClasses;
-        this.features = features;
+        this.chunks = chunks;
+        this.chunkOf = chunkOf;
+        this.offsets = offsets;
         this.lengths = lengths;
         this.classIndices = classIndices;
         this.targets = targets;
         SkippedRowCount = skippedRowCount;
-
-        offsets = new int[lengths.Length];
-        var offset = 0;
-        for (var row = 0; row < lengths.Length; row++)
-        {
-            offsets[row] = offset;
-            offset += lengths[row] * inputSize;
-            MaximumSequenceLength = Math.Max(MaximumSequenceLength, lengths[row]);
-        }
+        foreach (var length in lengths) MaximumSequenceLength = Math.Max(MaximumSequenceLength, length);
     }
 
     /// <summary>
@@ -87,7 +86,7 @@ public sealed class SequenceDataset
     public ReadOnlySpan<float> GetFeatures(int row)
     {
         CheckRow(row);
-        return features.AsSpan(offsets[row], lengths[row] * InputSize);
+        return chunks[chunkOf[row]].AsSpan(offsets[row], lengths[row] * InputSize);
     }
 
     /// <summary>
@@ -137,6 +136,11 @@ public sealed class SequenceDataset
 
         return targets[row];
     }
+
+    /// <summary>The labels of the given rows as one tensor (int64 class indices or float32 targets), written in one loop.</summary>
+    internal Tensor GetLabels(int[] rows, Device? device) => LabelKind == SequenceTask.MulticlassClassification
+        ? SequencePadding.Int64(rows.Length, b => classIndices[rows[b]], device)
+        : SequencePadding.Float32(rows.Length, b => targets[rows[b]], device);
 
     /// <summary>
     /// Creates a multiclass dataset from arrays.
@@ -234,7 +238,7 @@ public sealed class SequenceDataset
             throw new ArgumentException($"Expected one label per sequence ({sequences.Count}), got {labelCount}.", labelsName);
         }
 
-        return new SequenceDatasetBuilder(inputSize, kind, numberOfClasses);
+        return new SequenceDatasetBuilder(inputSize, kind, numberOfClasses, sequences.Count);
     }
 
     private static ReadOnlySpan<float> CheckSequence(float[] sequence, int row, int inputSize, string parameterName)

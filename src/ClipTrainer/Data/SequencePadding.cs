@@ -13,14 +13,19 @@ internal static class SequencePadding
     /// <summary>Writes row <paramref name="row"/>'s features (steps × InputSize values, time-major) to the start of <paramref name="destination"/>.</summary>
     public delegate void RowWriter(int row, Span<float> destination);
 
-    public static (Tensor Features, Tensor Lengths) ToTensors(int count, int inputSize, Func<int, int> stepsOf, RowWriter write, Device? device)
+    /// <summary>Pads <paramref name="count"/> rows into tensors on <paramref name="device"/> (null: the CPU).</summary>
+    /// <returns>The features, the lengths, and whether every row has the longest row's length (then the model needs no
+    /// lengths: known here without a host read, which the model's own check of the lengths tensor would cost).</returns>
+    public static (Tensor Features, Tensor Lengths, bool IsFullLength) ToTensors(int count, int inputSize, Func<int, int> stepsOf, RowWriter write, Device? device)
     {
-        var lengths = new long[count];
-        var time = 0;
+        var lengthTensor = empty([count], ScalarType.Int64);
+        var lengths = MemoryMarshal.Cast<byte, long>(lengthTensor.bytes);
+        var (time, shortest) = (0, int.MaxValue);
         for (var b = 0; b < count; b++)
         {
             lengths[b] = stepsOf(b);
             time = Math.Max(time, (int)lengths[b]);
+            shortest = Math.Min(shortest, (int)lengths[b]);
         }
 
         // Written in place into the tensor's own CPU memory: a managed array per batch would pin, then leave garbage of
@@ -32,11 +37,31 @@ internal static class SequencePadding
             write(b, values.Slice(b * time * inputSize, (int)lengths[b] * inputSize));
         }
 
-        if (device is not null && device.type != TorchSharp.DeviceType.CPU)
-        {
-            using var onCpu = features;
-            features = onCpu.to(device);
-        }
-        return (features, tensor(lengths, device: device));
+        return (ToDevice(features, device), ToDevice(lengthTensor, device), shortest == time);
+    }
+
+    /// <summary>A 1-D int64 CPU tensor of <paramref name="count"/> values written in place (no managed array, whose
+    /// <c>torch.tensor</c> would cost a pinned copy and ten times the managed bytes of the tensor itself).</summary>
+    public static Tensor Int64(int count, Func<int, long> valueOf, Device? device)
+    {
+        var result = empty([count], ScalarType.Int64);
+        var values = MemoryMarshal.Cast<byte, long>(result.bytes);
+        for (var i = 0; i < count; i++) values[i] = valueOf(i);
+        return ToDevice(result, device);
+    }
+
+    /// <summary>A 1-D float32 CPU tensor of <paramref name="count"/> values written in place (see <see cref="Int64"/>).</summary>
+    public static Tensor Float32(int count, Func<int, float> valueOf, Device? device)
+    {
+        var result = empty([count], ScalarType.Float32);
+        var values = MemoryMarshal.Cast<byte, float>(result.bytes);
+        for (var i = 0; i < count; i++) values[i] = valueOf(i);
+        return ToDevice(result, device);
+    }
+
+    private static Tensor ToDevice(Tensor onCpu, Device? device)
+    {
+        if (device is null || device.type == TorchSharp.DeviceType.CPU) return onCpu;
+        using (onCpu) return onCpu.to(device);
     }
 }

@@ -10,15 +10,16 @@ namespace ClipTrainer.Data;
 /// <remarks>Each vector holds a sequence time-major (a positive multiple of <c>InputSize</c> values; sparse vectors are densified).</remarks>
 internal static class SequenceTensorFactory
 {
-    /// <summary>Model input for one row: features <c>[1, T, InputSize]</c> and lengths <c>[1]</c>.</summary>
-    public static (Tensor Features, Tensor Lengths) Create(in VBuffer<float> row, int inputSize, Device? device = null) =>
+    /// <summary>Model input for one row: features <c>[1, T, InputSize]</c> and lengths <c>[1]</c>, null for a full-length row (see <see cref="Create(IReadOnlyList{VBuffer{float}}, int, Device?)"/>).</summary>
+    public static (Tensor Features, Tensor? Lengths) Create(in VBuffer<float> row, int inputSize, Device? device = null) =>
         Create(new[] { row }, inputSize, device);
 
-    /// <summary>Model input for a block of rows, zero-padded to the longest row.</summary>
+    /// <summary>Model input for a block of rows, zero-padded to the longest row; lengths null when every row is as long
+    /// as the longest (as the training loop passes full-length batches, so a row scores the same alone or in a block).</summary>
     /// <exception cref="ArgumentException">The block is empty, or a vector does not hold a positive multiple of
     /// <paramref name="inputSize"/> values (the message gives its index in the block and its length).</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="inputSize"/> is not positive.</exception>
-    public static (Tensor Features, Tensor Lengths) Create(IReadOnlyList<VBuffer<float>> rows, int inputSize, Device? device = null)
+    public static (Tensor Features, Tensor? Lengths) Create(IReadOnlyList<VBuffer<float>> rows, int inputSize, Device? device = null)
     {
         ArgumentNullException.ThrowIfNull(rows);
         SequenceShapeArguments.CheckInputSize(inputSize, nameof(inputSize));
@@ -35,6 +36,10 @@ internal static class SequenceTensorFactory
             }
         }
 
-        return SequencePadding.ToTensors(rows.Count, inputSize, b => rows[b].Length / inputSize, (b, destination) => rows[b].CopyTo(destination), device);
+        var (features, lengths, isFullLength) = SequencePadding.ToTensors(rows.Count, inputSize, b => rows[b].Length / inputSize,
+            (b, destination) => rows[b].CopyTo(destination), device);
+        if (!isFullLength) return (features, lengths);
+        lengths.Dispose();
+        return (features, null);
     }
 }

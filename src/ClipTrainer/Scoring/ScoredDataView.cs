@@ -60,6 +60,8 @@ internal sealed class ScoredDataView : IDataView
         private readonly ValueGetter<VBuffer<float>>? _features;
         private readonly HashSet<int> _active;
         private float[][] _block = [];
+        // One buffer per block slot, reused block after block: the getter refills a buffer's arrays instead of making new ones.
+        private readonly VBuffer<float>[] _rows = new VBuffer<float>[SequenceScorer.BlockSize];
         private int _next;
         private float[] _current = [];
 
@@ -87,15 +89,14 @@ internal sealed class ScoredDataView : IDataView
 
         private void ScoreNextBlock()
         {
-            var rows = new List<VBuffer<float>>(SequenceScorer.BlockSize);
-            while (rows.Count < SequenceScorer.BlockSize && _lookahead!.MoveNext())
+            var count = 0;
+            while (count < SequenceScorer.BlockSize && _lookahead!.MoveNext())
             {
-                VBuffer<float> row = default;
-                _features!(ref row);
-                _parent._scorer.CheckRow(row, _lookahead.Position, _parent._featureColumnName);
-                rows.Add(row); // the getter allocates a fresh buffer for a default destination, so rows do not alias
+                _features!(ref _rows[count]); // slots are distinct buffers, so rows of one block do not alias
+                _parent._scorer.CheckRow(_rows[count], _lookahead.Position, _parent._featureColumnName);
+                count++;
             }
-            _block = _parent._scorer.Score(rows);
+            _block = _parent._scorer.Score(new ArraySegment<VBuffer<float>>(_rows, 0, count));
             _next = 0;
         }
 

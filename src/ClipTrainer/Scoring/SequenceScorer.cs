@@ -1,5 +1,7 @@
 using ClipTrainer.Data;
 using ClipTrainer.Modeling;
+using ClipTrainer.Training;
+using TorchSharp;
 using Microsoft.ML.Data;
 using static TorchSharp.torch;
 
@@ -16,6 +18,7 @@ internal sealed class SequenceScorer
     private readonly int _inputSize;
     private readonly Device _device;
     private readonly object _gate = new(); // one forward at a time: PredictionEngines on several threads share the module
+    private readonly long _parameterCount;
     private bool _released;
 
     public SequenceScorer(nn.Module<Tensor, Tensor?, Tensor> network, OutputColumns outputs, int inputSize, Device device)
@@ -24,6 +27,7 @@ internal sealed class SequenceScorer
         _outputs = outputs;
         _inputSize = inputSize;
         _device = device;
+        _parameterCount = ThreadCountRule.ParameterCount(network);
     }
 
     /// <summary>Throws unless <paramref name="row"/> holds a positive multiple of the input size.</summary>
@@ -44,6 +48,26 @@ internal sealed class SequenceScorer
         }
     }
 
+    /// <summary>
+    /// The forward pass under the training loop's thread rule (<see cref="ThreadCountRule"/>) for this many rows, with
+    /// libtorch's process-wide count given back afterwards, as training gives it back.
+    /// </summary>
+    private Tensor ForwardWithRuleThreads(Tensor features, Tensor? lengths, int rows)
+    {
+        var before = torch.get_num_threads();
+        var wanted = ThreadCountRule.Choose(null, _parameterCount, rows, Environment.ProcessorCount) ?? before;
+        if (wanted == before) return _network.forward(features, lengths);
+        torch.set_num_threads(wanted);
+        try
+        {
+            return _network.forward(features, lengths);
+        }
+        finally
+        {
+            torch.set_num_threads(before);
+        }
+    }
+
     /// <summary>Per row: softmax probabilities (multiclass) or the single raw output (binary logit, regression value).</summary>
     public float[][] Score(IReadOnlyList<VBuffer<float>> rows)
     {
@@ -56,7 +80,7 @@ internal sealed class SequenceScorer
             using var noGrad = no_grad();
             _network.eval();
             var (features, lengths) = SequenceTensorFactory.Create(rows, _inputSize, _device);
-            var output = _network.forward(features, lengths);
+            var output = ForwardWithRuleThreads(features, lengths, rows.Count);
             if (_outputs.Task == SequenceTask.MulticlassClassification) output = nn.functional.softmax(output, -1);
             flat = output.to(ScalarType.Float32).cpu().data<float>().ToArray();
         }

@@ -60,8 +60,10 @@ public static class SequenceTrainingLoop
     /// Trains any module of the model port on batches from <paramref name="training"/>, validating on
     /// <paramref name="validation"/> after every epoch when given, and returns the history.
     /// </summary>
-    /// <param name="model">The model: features float32 <c>[batch, time, input]</c> and lengths int64 <c>[batch]</c> (or null)
-    /// → outputs <c>[batch, k]</c>, k the number of classes for multiclass classification and 1 otherwise.</param>
+    /// <param name="model">The model: features float32 <c>[batch, time, input]</c> and lengths int64 <c>[batch]</c>, or null
+    /// when every row of the batch has all <c>time</c> steps (the library's batch sources know this without reading the
+    /// lengths; a batch of your own always passes its lengths) → outputs <c>[batch, k]</c>, k the number of classes for
+    /// multiclass classification and 1 otherwise.</param>
     /// <param name="task">The task, which picks the loss and the validation metric.</param>
     /// <param name="training">The training batches.</param>
     /// <param name="validation">The validation batches (read with epoch 0), or null.</param>
@@ -110,7 +112,8 @@ public static class SequenceTrainingLoop
             using var generatorState = torch.random.get_rng_state();
             try
             {
-                if (settings.NumberOfThreads is int wanted) torch.set_num_threads(wanted);
+                if (ThreadCountRule.Choose(settings.NumberOfThreads, ThreadCountRule.ParameterCount(model), settings.BatchSize,
+                    Environment.ProcessorCount) is int wanted) torch.set_num_threads(wanted);
                 using var cancelled = CancellationTokenSource.CreateLinkedTokenSource(cancellation, settings.CancellationToken);
                 return Train(model, task, training, validation, settings, cancelled.Token);
             }
@@ -261,7 +264,7 @@ public static class SequenceTrainingLoop
     private static void RunStep(TrainingState state, SequenceBatch batch)
     {
         var settings = state.Settings;
-        Notify(state, c => c.OnBatchStart(state, batch));
+        Notify(state, batch, static (c, s, b) => c.OnBatchStart(s, b));
         state.LearningRate = settings.LearningRate * LearningRateScheduler.Factor(settings, state.GlobalStep, state.TotalSteps ?? 0);
         state.GlobalStep++;
         OptimizerFactory.SetLearningRate(state.Optimizer, state.LearningRate);
@@ -270,23 +273,27 @@ public static class SequenceTrainingLoop
         // Views a callback dropped (Module.zero_grad() sets gradients to none) show as a clip off the buffer: zero the
         // buffer and reattach, so no view comes back stale; the clipper's own check makes this free on other steps.
         if (state.Contiguous is { } buffer && state.GlobalStep > state.FirstStep && !ReferenceEquals(state.Clipper.LastCallBuffer, buffer)) buffer.ZeroGrad();
-        var output = state.Model.forward(batch.Features.to(state.Device), batch.Lengths);
-        var labels = batch.Labels.to(state.Device);
+        var output = state.Model.forward(OnDevice(batch.Features, state.Device), batch.ModelLengths);
+        var labels = OnDevice(batch.Labels, state.Device);
         if (state.GlobalStep == state.FirstStep) CheckOutputs(state.Task, output, labels);
         var loss = TaskObjective.Loss(state.Task, output, labels);
         var objective = settings.L1Penalty > 0 ? loss + settings.L1Penalty * L1Norm(state.Parameters) : loss;
         objective.backward();
         if (state.GlobalStep == state.FirstStep) state.Contiguous = ContiguousAfterFirstBackward(state.Parameters);
-        Notify(state, c => c.OnAfterBackward(state, loss));
+        Notify(state, loss, static (c, s, l) => c.OnAfterBackward(s, l));
 
         using var report = ClipAt(state);
-        Notify(state, c => c.OnAfterClip(state, report));
+        Notify(state, report, static (c, s, r) => c.OnAfterClip(s, r));
         if (!report.SkipStep) state.Optimizer.step();
 
         state.DeliverSteps(state.Log.Record(state.Epoch, state.GlobalStep, state.StepInEpoch, state.LearningRate, loss, report));
-        Notify(state, c => c.OnAfterOptimizerStep(state, report));
+        Notify(state, report, static (c, s, r) => c.OnAfterOptimizerStep(s, r));
         if (state.Log.IsFull) state.DeliverSteps(state.Log.Flush());
     }
+
+    /// <summary>The tensor itself when it is on <paramref name="device"/> already (TorchSharp's <c>to</c> makes a new handle even then).</summary>
+    private static Tensor OnDevice(Tensor tensor, Device device) =>
+        tensor.device_type == device.type && (device.index < 0 || tensor.device_index == device.index) ? tensor : tensor.to(device);
 
     /// <summary>Clips; an error of the clipper (non-finite gradients under the Error policy) says where training was.</summary>
     private static GradientClipReport ClipAt(TrainingState state)
@@ -361,6 +368,14 @@ public static class SequenceTrainingLoop
         foreach (var callback in state.Callbacks) hook(callback);
     }
 
+    /// <summary>The per-step form: a static hook and an indexed loop allocate nothing (a closure and a boxed enumerator per
+    /// hook and step would be most of the loop's own managed garbage).</summary>
+    private static void Notify<T>(TrainingState state, T argument, Action<TrainingCallback, TrainingState, T> hook)
+    {
+        var callbacks = state.Callbacks;
+        for (var i = 0; i < callbacks.Count; i++) hook(callbacks[i], state, argument);
+    }
+
     /// <summary>Mean loss and metric on <paramref name="data"/>, in evaluation mode without gradients.</summary>
     private static (double?, double?) Evaluate(TrainingState state, ISequenceBatchSource data)
     {
@@ -374,8 +389,8 @@ public static class SequenceTrainingLoop
         {
             using var scope = NewDisposeScope();
             using var owned = batch;
-            var output = state.Model.forward(batch.Features.to(state.Device), batch.Lengths);
-            var target = batch.Labels.to(state.Device);
+            var output = state.Model.forward(OnDevice(batch.Features, state.Device), batch.ModelLengths);
+            var target = OnDevice(batch.Labels, state.Device);
             lossSum += TaskObjective.Loss(task, output, target).item<float>() * batch.Count;
             predictions.AddRange(TaskObjective.Predictions(task, output).cpu().data<float>().ToArray());
             labels.AddRange(target.to(ScalarType.Float32).cpu().data<float>().ToArray());

@@ -86,26 +86,27 @@ internal sealed class TrainingStepLog : IDisposable
 
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
-        var parts = new List<Tensor>(FixedColumns + stages + 1)
-        {
-            loss.detach().to(ScalarType.Float64).reshape(1),
-            report.TotalNormTensor.reshape(1),
-            report.PostClipNormTensor.reshape(1),
-            report.WasClippedTensor.to(ScalarType.Float64).reshape(1),
-        };
+        // One stack of the 0-d values (promoted to float64 as the buffer is): every tensor made here is a managed object
+        // and a native handle per step, so the row takes no reshape or conversion of its own per value.
+        var scalars = new Tensor[FixedColumns + stages];
+        (scalars[0], scalars[1], scalars[2], scalars[3]) = (loss, report.TotalNormTensor, report.PostClipNormTensor, report.WasClippedTensor);
         for (var i = 0; i < stages; i++)
         {
-            parts.Add(i < report.Stages.Count && report.Stages[i].CoefficientsTensor.numel() > 0
-                ? report.Stages[i].CoefficientsTensor.min().to(ScalarType.Float64).reshape(1)
-                : full(1, double.NaN, ScalarType.Float64, _device));
+            scalars[FixedColumns + i] = i < report.Stages.Count && report.Stages[i].CoefficientsTensor.numel() > 0
+                ? report.Stages[i].CoefficientsTensor.min()
+                : full(Array.Empty<long>(), double.NaN, ScalarType.Float64, _device);
         }
 
-        if (_detail != GradientNormDetail.None)
+        var row = _buffer.select(0, _pending.Count);
+        if (_detail == GradientNormDetail.None)
+        {
+            row.copy_(stack(scalars));
+        }
+        else
         {
             var norms = AllParameterNorms(report);
-            parts.Add(_layers is null ? norms : GradientNorms.PerGroup(norms, _layers, _normType));
+            row.copy_(cat([stack(scalars).to(ScalarType.Float64), _layers is null ? norms : GradientNorms.PerGroup(norms, _layers, _normType)], 0));
         }
-        _buffer.select(0, _pending.Count).copy_(cat(parts, 0));
         _pending.Add((epoch, step, stepInEpoch, report.SkipStep, learningRate));
         return flushed;
     }

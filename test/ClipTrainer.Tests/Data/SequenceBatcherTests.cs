@@ -42,6 +42,31 @@ public class SequenceBatcherTests
     }
 
     [Fact]
+    public void CreateBatch_RowsOfOneLength_IsFullLengthSoTheModelGetsNoLengths()
+    {
+        using var scope = NewDisposeScope();
+        var batcher = new SequenceBatcher(CreateDataset(6), batchSize: 4, shuffle: false, seed: 0);
+
+        using var equal = batcher.CreateBatch([1, 4]);    // 2 steps each
+        using var unequal = batcher.CreateBatch([1, 2]);  // 2 and 3 steps
+
+        Assert.True(equal.IsFullLength);
+        Assert.Null(equal.ModelLengths);
+        Assert.Equal(new long[] { 2, 2 }, equal.Lengths.data<long>().ToArray()); // the public lengths stay
+        Assert.False(unequal.IsFullLength);
+        Assert.Same(unequal.Lengths, unequal.ModelLengths);
+    }
+
+    [Fact]
+    public void Constructor_BatchOfYourOwn_PassesItsLengthsToTheModel()
+    {
+        using var scope = NewDisposeScope();
+        using var batch = new SequenceBatch(zeros(2, 3, 1), tensor(new long[] { 3, 3 }), tensor(new long[] { 0, 1 }));
+
+        Assert.Same(batch.Lengths, batch.ModelLengths); // the loop cannot know its lengths without reading them
+    }
+
+    [Fact]
     public void CreateBatch_RegressionDataset_LabelsAreFloat32Targets()
     {
         var dataset = SequenceDataset.CreateRegression(1, [[1], [2, 3]], [0.5f, -1.5f]);

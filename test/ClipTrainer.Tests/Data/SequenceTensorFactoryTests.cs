@@ -18,7 +18,7 @@ public class SequenceTensorFactoryTests
         var tensors = SequenceTensorFactory.Create(rows, inputSize: 2);
 
         Assert.Equal(new long[] { 2, 3, 2 }, tensors.Features.shape);
-        Assert.Equal(new long[] { 1, 3 }, tensors.Lengths.data<long>().ToArray());
+        Assert.Equal(new long[] { 1, 3 }, tensors.Lengths!.data<long>().ToArray());
         Assert.Equal(new float[] { 1, 2, 0, 0, 0, 0, 3, 4, 5, 6, 7, 8 }, tensors.Features.data<float>().ToArray());
     }
 
@@ -32,7 +32,19 @@ public class SequenceTensorFactoryTests
 
         Assert.Equal(new long[] { 1, 2, 2 }, tensors.Features.shape);
         Assert.Equal(new float[] { 0, 0, 0, 9 }, tensors.Features.data<float>().ToArray());
-        Assert.Equal(new long[] { 2 }, tensors.Lengths.data<long>().ToArray());
+        Assert.Null(tensors.Lengths); // one row is as long as the longest: no lengths, as for a full-length training batch
+    }
+
+    [Fact]
+    public void Create_RowsOfEqualLength_GivesNoLengths()
+    {
+        using var scope = NewDisposeScope();
+        var rows = new[] { new VBuffer<float>(4, [1f, 2f, 3f, 4f]), new VBuffer<float>(4, [5f, 6f, 7f, 8f]) };
+
+        var tensors = SequenceTensorFactory.Create(rows, inputSize: 2);
+
+        Assert.Equal(new long[] { 2, 2, 2 }, tensors.Features.shape);
+        Assert.Null(tensors.Lengths);
     }
 
     [Theory]
