@@ -44,14 +44,18 @@ internal static class TemporalOrderTask
     /// <summary>The class names, in key order.</summary>
     public static readonly string[] ClassNames = ["AA", "AB", "BA", "BB"];
 
-    /// <summary>LSTM 64 with Adam at 0.003, constant rate, batch 50.</summary>
+    /// <summary>
+    /// GRU 64 with Adam at 0.01, constant rate, batch 50 (200 steps per epoch). A GRU, not an LSTM: at T = 50 an LSTM 64
+    /// (Adam 0.01 or 0.003, batch 50, PyTorch's default initialization) stayed at chance (loss ln 4) for 2,000 steps on one
+    /// seed, while this GRU passed 99 % test accuracy within its first epoch on the same data.
+    /// </summary>
     public static SequenceTrainerOptions Options(int length) => new()
     {
         InputSize = Symbols,
         SequenceLength = length,
-        CellType = RecurrentCellType.Lstm,
+        CellType = RecurrentCellType.Gru,
         HiddenSize = 64,
-        LearningRate = 0.003,
+        LearningRate = 0.01,
         Schedule = LearningRateSchedule.Constant,
         BatchSize = 50,
         MaximumNumberOfEpochs = 2, // the default run is a short one (minutes); the measured runs pass --epochs
