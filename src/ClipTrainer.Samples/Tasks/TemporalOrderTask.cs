@@ -45,9 +45,10 @@ internal static class TemporalOrderTask
     public static readonly string[] ClassNames = ["AA", "AB", "BA", "BB"];
 
     /// <summary>
-    /// GRU 64 with Adam at 0.01, constant rate, batch 50 (200 steps per epoch). A GRU, not an LSTM: at T = 50 an LSTM 64
-    /// (Adam 0.01 or 0.003, batch 50, PyTorch's default initialization) stayed at chance (loss ln 4) for 2,000 steps on one
-    /// seed, while this GRU passed 99 % test accuracy within its first epoch on the same data.
+    /// GRU 64 with Adam at 0.01, constant rate, batch 50 (200 steps per epoch). A GRU, not an LSTM: at T = 50 the first
+    /// recipe, an LSTM 64 with Adam 0.003 (PyTorch's default initialization, forget gates near 0.5), stayed at chance
+    /// (loss ln 4) for 1,000 steps, and at Adam 0.01 for 2,000 steps in a one-seed search; this GRU solved T = 50 on 5 of
+    /// 5 seeds unclipped, within 400 steps (README, "Which clipping works: measured").
     /// </summary>
     public static SequenceTrainerOptions Options(int length) => new()
     {
