@@ -7,9 +7,10 @@ using Microsoft.ML;
 namespace ClipTrainer.Samples;
 
 /// <summary>
-/// <c>compare --task NAME [--length T] [--seeds N] [--epochs E] [--warmup N] [--out DIR]</c>: the clipping comparison on
-/// one task (<see cref="ComparisonTasks.All"/>). Every default configuration (one per clipping mode, thresholds from an
-/// unclipped warm-up of the task's own options) trains on every seed; progress prints a line per run; the Markdown
+/// <c>compare --task NAME [--length T] [--seeds N] [--epochs E] [--warmup N] [--configurations NAME,NAME] [--out DIR]</c>:
+/// the clipping comparison on one task (<see cref="ComparisonTasks.All"/>). Every default configuration (one per clipping
+/// mode, thresholds from an unclipped warm-up of the task's own options), or the subset <c>--configurations</c> names
+/// (<see cref="ConfigurationSelection"/>), trains on every seed; progress prints a line per run; the Markdown
 /// table follows. <c>--out DIR</c> writes <c>comparison.md</c>, <c>comparison.csv</c> (a row per configuration),
 /// <c>runs.csv</c> (a row per run) and <c>comparison.png</c> (loss and norm curves overlaid).
 /// </summary>
@@ -23,8 +24,7 @@ internal static class CompareCommand
 
     public static void Run(string[] args)
     {
-        var arguments = SampleArguments.ParseWithText(Name, args, [SampleArguments.Task],
-            SampleArguments.Length, SampleArguments.Seeds, SampleArguments.Epochs, Warmup);
+        var arguments = ParseArguments(args);
         var task = ComparisonTasks.Named(arguments.Text(SampleArguments.Task, ComparisonTasks.All[0].Name));
         var request = new TaskDataRequest(arguments.Number(SampleArguments.Length, task.DefaultLength), DataSeed);
         var seeds = arguments.Number(SampleArguments.Seeds, DefaultSeeds);
@@ -42,6 +42,8 @@ internal static class CompareCommand
 
         var warmup = arguments.Number(Warmup, 50);
         var configurations = ClippingComparison.DefaultConfigurations(data.Train, task.Task, options, warmup);
+        if (arguments.Text(ConfigurationSelection.Option, "") is { Length: > 0 } selection)
+            configurations = ConfigurationSelection.Select(configurations, selection);
         SampleConsole.Line($"Thresholds: 10th percentiles of {warmup} unclipped warm-up steps. Configurations: {string.Join("; ", configurations)}");
 
         var progress = new ClippingComparisonOptions
@@ -71,6 +73,12 @@ internal static class CompareCommand
             SampleConsole.Line($"Wrote comparison.md, comparison.csv, runs.csv and {ComparisonChart.FileName} to {directory}");
         }
     }
+
+    /// <summary>The command line of <c>compare</c>.</summary>
+    /// <exception cref="SampleArgumentException">An argument is unknown, or its value is missing or not valid.</exception>
+    internal static SampleArguments ParseArguments(string[] args) =>
+        SampleArguments.ParseWithText(Name, args, [SampleArguments.Task, ConfigurationSelection.Option],
+            SampleArguments.Length, SampleArguments.Seeds, SampleArguments.Epochs, Warmup);
 
     /// <summary>The 1-minute load average, beside every timing (the machine is shared).</summary>
     internal static string LoadAverage() =>

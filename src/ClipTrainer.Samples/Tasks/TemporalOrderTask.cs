@@ -44,14 +44,19 @@ internal static class TemporalOrderTask
     /// <summary>The class names, in key order.</summary>
     public static readonly string[] ClassNames = ["AA", "AB", "BA", "BB"];
 
-    /// <summary>LSTM 64 with Adam at 0.003, constant rate, batch 50.</summary>
+    /// <summary>
+    /// GRU 64 with Adam at 0.01, constant rate, batch 50 (200 steps per epoch). A GRU, not an LSTM: at T = 50 the first
+    /// recipe, an LSTM 64 with Adam 0.003 (PyTorch's default initialization, forget gates near 0.5), stayed at chance
+    /// (loss ln 4) for 1,000 steps, and at Adam 0.01 for 2,000 steps in a one-seed search; this GRU solved T = 50 on 5 of
+    /// 5 seeds unclipped, within 400 steps (README, "Which clipping works: measured").
+    /// </summary>
     public static SequenceTrainerOptions Options(int length) => new()
     {
         InputSize = Symbols,
         SequenceLength = length,
-        CellType = RecurrentCellType.Lstm,
+        CellType = RecurrentCellType.Gru,
         HiddenSize = 64,
-        LearningRate = 0.003,
+        LearningRate = 0.01,
         Schedule = LearningRateSchedule.Constant,
         BatchSize = 50,
         MaximumNumberOfEpochs = 2, // the default run is a short one (minutes); the measured runs pass --epochs

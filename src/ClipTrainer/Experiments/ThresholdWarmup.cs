@@ -25,8 +25,8 @@ internal static class ThresholdWarmup
 
     /// <summary>
     /// The percentile each threshold is: AutoClip's 10th (Seetharaman et al. 2020), not the median, because an unclipped
-    /// warm-up that explodes puts most of its steps in the explosion (measured on the exploding task at lr 1: median
-    /// global L2 norm 2.3e14 over 50 steps), and a low percentile still reads the steps before it.
+    /// warm-up that explodes puts most of its steps in the explosion (measured on the exploding task's first recipe, lr 1:
+    /// median global L2 norm 2.3e14 over 50 steps), and a low percentile still reads the steps before it.
     /// </summary>
     public const double Percentile = 10;
 
