@@ -7,7 +7,7 @@ using Microsoft.ML;
 namespace ClipTrainer.Samples;
 
 /// <summary>
-/// <c>compare --task NAME [--length T] [--seeds N] [--epochs E] [--warmup N] [--configurations NAME,NAME] [--out DIR]</c>:
+/// <c>compare --task NAME [--length T] [--seeds N] [--epochs E] [--warmup N] [--configurations NAME,NAME] [--chrono T] [--out DIR]</c>:
 /// the clipping comparison on one task (<see cref="ComparisonTasks.All"/>). Every default configuration (one per clipping
 /// mode, thresholds from an unclipped warm-up of the task's own options), or the subset <c>--configurations</c> names
 /// (<see cref="ConfigurationSelection"/>), trains on every seed; progress prints a line per run; the Markdown
@@ -18,6 +18,9 @@ internal static class CompareCommand
 {
     public const string Name = "compare";
     public const string Warmup = "--warmup";
+
+    /// <summary><c>--chrono T</c>: the LSTM's chrono initialisation with T_max = T (<see cref="SequenceTrainerOptions.ChronoInitializationLength"/>).</summary>
+    public const string Chrono = "--chrono";
 
     private const int DefaultSeeds = 2;
     private const int DataSeed = 2026;
@@ -35,10 +38,12 @@ internal static class CompareCommand
         var data = task.MakeData(mlContext, request);
         var options = task.BaseOptions(request);
         options.MaximumNumberOfEpochs = arguments.Number(SampleArguments.Epochs, options.MaximumNumberOfEpochs);
+        if (arguments.Number(Chrono, 0) is > 0 and var chrono) options.ChronoInitializationLength = chrono;
         SampleConsole.Line($"compare --task {task.Name}: {task.Source}");
         SampleConsole.Line(Invariant($"T = {request.Length}, {options.CellType} {options.HiddenSize} × {options.NumberOfLayers} layer(s), {options.Optimizer} ") +
             Invariant($"lr {options.LearningRate}, {options.Schedule} schedule, batch {options.BatchSize}, {options.MaximumNumberOfEpochs} epoch(s), {seeds} seed(s), ") +
-            Invariant($"{options.NumberOfThreads?.ToString(CultureInfo.InvariantCulture) ?? "default"} libtorch thread(s); load {loadAtStart}"));
+            Invariant($"{options.NumberOfThreads?.ToString(CultureInfo.InvariantCulture) ?? "default"} libtorch thread(s)") +
+            (options.ChronoInitializationLength is { } tMax ? Invariant($", chrono initialisation T_max = {tMax}") : "") + $"; load {loadAtStart}");
 
         var warmup = arguments.Number(Warmup, 50);
         var configurations = ClippingComparison.DefaultConfigurations(data.Train, task.Task, options, warmup);
@@ -78,7 +83,7 @@ internal static class CompareCommand
     /// <exception cref="SampleArgumentException">An argument is unknown, or its value is missing or not valid.</exception>
     internal static SampleArguments ParseArguments(string[] args) =>
         SampleArguments.ParseWithText(Name, args, [SampleArguments.Task, ConfigurationSelection.Option],
-            SampleArguments.Length, SampleArguments.Seeds, SampleArguments.Epochs, Warmup);
+            SampleArguments.Length, SampleArguments.Seeds, SampleArguments.Epochs, Warmup, Chrono);
 
     /// <summary>The 1-minute load average, beside every timing (the machine is shared).</summary>
     internal static string LoadAverage() =>

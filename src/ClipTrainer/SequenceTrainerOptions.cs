@@ -74,6 +74,15 @@ public sealed class SequenceTrainerOptions : TrainingSettings
     public SequencePooling Pooling { get; set; } = SequenceModelDefaults.Pooling;
 
     /// <summary>
+    /// Gets or sets T_max of the chrono initialisation of the LSTM's gate biases (Tallec &amp; Ollivier 2018), or null
+    /// for the default initialisation: see <see cref="SequenceModelOptions.ChronoInitializationLength"/>. Set it to the
+    /// longest dependency in the data (e.g. <see cref="SequenceLength"/>) when an LSTM stays on a baseline over long
+    /// sequences.
+    /// </summary>
+    /// <value>Null, or an integer ≥ 3, with <see cref="CellType"/> = Lstm. Default: null.</value>
+    public int? ChronoInitializationLength { get; set; }
+
+    /// <summary>
     /// Gets or sets the validation data, evaluated after every epoch (loss and metric in the history) and needed by
     /// <see cref="TrainingSettings.EarlyStoppingPatience"/>. It must have the training data's columns as the trainer sees
     /// them: run it through the upstream transforms fitted on the training data (for example
@@ -174,6 +183,7 @@ public sealed class SequenceTrainerOptions : TrainingSettings
         Bidirectional = Bidirectional,
         Dropout = Dropout,
         Pooling = Pooling,
+        ChronoInitializationLength = ChronoInitializationLength,
         OutputSize = outputSize,
     };
 }

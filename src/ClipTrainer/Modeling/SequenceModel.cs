@@ -127,6 +127,29 @@ public sealed class SequenceModel : nn.Module<Tensor, Tensor?, Tensor>
         using var generator = new Generator(unchecked((ulong)seed));
         FillUniform(recurrent.parameters(), 1.0 / Math.Sqrt(options.HiddenSize), generator);
         FillUniform(head.parameters(), 1.0 / Math.Sqrt(options.PooledSize), generator);
+        if (options.ChronoInitializationLength is { } length) ChronoGateBiases(length, generator);
+    }
+
+    /// <summary>
+    /// The chrono initialisation (see <see cref="SequenceModelOptions.ChronoInitializationLength"/>) of every layer and
+    /// direction: PyTorch's LSTM gate order in a bias is input, forget, cell, output, so rows [0, h) are the input gate
+    /// and [h, 2h) the forget gate; only the input-to-hidden bias carries them, the hidden-to-hidden one is zeroed there.
+    /// </summary>
+    private void ChronoGateBiases(int length, Generator generator)
+    {
+        long h = options.HiddenSize;
+        foreach (var (name, bias) in recurrent.named_parameters().Where(p => p.name.Contains("bias_", StringComparison.Ordinal)))
+        {
+            if (name.Contains("bias_hh", StringComparison.Ordinal))
+            {
+                bias.narrow(0, 0, 2 * h).zero_();
+                continue;
+            }
+
+            var forget = empty(h, bias.dtype, CPU).uniform_(1, length - 1, generator).log_();
+            bias.narrow(0, h, h).copy_(forget);
+            bias.narrow(0, 0, h).copy_(forget.neg());
+        }
     }
 
     /// <summary>

@@ -57,6 +57,19 @@ public sealed class SequenceModelOptions
     public SequencePooling Pooling { get; set; } = SequenceModelDefaults.Pooling;
 
     /// <summary>
+    /// Gets or sets T_max of the chrono initialisation of an LSTM's gates (Tallec &amp; Ollivier 2018, "Can recurrent
+    /// neural networks warp time?"), or null for PyTorch's uniform initialisation. With T_max set, every layer's
+    /// forget-gate bias is drawn as log(u), u ~ U[1, T_max − 1], and its input-gate bias is the negative of that (the
+    /// hidden-to-hidden biases of both gates are zero), so the cell starts out keeping its memory over 1 to T_max steps
+    /// instead of about one. Use the length of the longest dependency the data holds, e.g. the sequence length.
+    /// </summary>
+    /// <value>
+    /// Null, or an integer ≥ 3; only for <see cref="RecurrentCellType.Lstm"/>. Default: null. Measured on the adding
+    /// problem at T = 200 (README): the default and a forget bias of 1 stayed at the 0.167 baseline, chrono solved it.
+    /// </value>
+    public int? ChronoInitializationLength { get; set; }
+
+    /// <summary>
     /// Gets or sets the number of outputs of the linear head (the number of classes, or 1 for binary classification
     /// and regression).
     /// </summary>
@@ -99,6 +112,13 @@ public sealed class SequenceModelOptions
         if (!Enum.IsDefined(Pooling))
         {
             throw OutOfRange(nameof(Pooling), Pooling, "must be one of LastStep, Mean, Max");
+        }
+
+        if (ChronoInitializationLength is { } length)
+        {
+            if (length < 3) throw OutOfRange(nameof(ChronoInitializationLength), length, "must be null (off) or at least 3 (forget biases are drawn from log U[1, T_max - 1])");
+            if (CellType != RecurrentCellType.Lstm)
+                throw OutOfRange(nameof(ChronoInitializationLength), length, $"applies to LSTM gates only, but CellType is {CellType}: set CellType = Lstm or leave it null");
         }
 
         RequirePositive(nameof(OutputSize), OutputSize);

@@ -59,4 +59,14 @@ public class ConfigurationSelectionTests
         var e = Assert.Throws<SampleArgumentException>(() => CompareCommand.ParseArguments(["--configurations"]));
         Assert.Contains("--configurations needs a name after it", e.Message);
     }
+
+    [Fact]
+    public void ParseArguments_ReadsChrono_AndRefusesANonNumber()
+    {
+        Assert.Equal(200, CompareCommand.ParseArguments(["--task", "adding", "--chrono", "200"]).Number(CompareCommand.Chrono, 0));
+        Assert.Equal(0, CompareCommand.ParseArguments(["--task", "adding"]).Number(CompareCommand.Chrono, 0)); // off unless given
+
+        var e = Assert.Throws<SampleArgumentException>(() => CompareCommand.ParseArguments(["--chrono", "long"]));
+        Assert.Contains("--chrono", e.Message);
+    }
 }
