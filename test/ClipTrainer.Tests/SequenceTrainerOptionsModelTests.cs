@@ -27,6 +27,7 @@ public class SequenceTrainerOptionsModelTests
             int i => i + 3,
             bool b => !b,
             Enum e => Enum.GetValues(e.GetType()).Cast<object>().First(v => !v.Equals(e)),
+            null when source.PropertyType == typeof(int?) => 7, // an option that is off by default (null)
             _ => throw new InvalidOperationException($"No distinct value for {name}."),
         };
         source.SetValue(options, value);
