@@ -18,14 +18,13 @@ internal static class SequencePadding
     /// lengths: known here without a host read, which the model's own check of the lengths tensor would cost).</returns>
     public static (Tensor Features, Tensor Lengths, bool IsFullLength) ToTensors(int count, int inputSize, Func<int, int> stepsOf, RowWriter write, Device? device)
     {
-        var lengthTensor = empty([count], ScalarType.Int64);
+        var lengthTensor = Vector(count, ScalarType.Int64, b => (long)stepsOf(b));
         var lengths = MemoryMarshal.Cast<byte, long>(lengthTensor.bytes);
         var (time, shortest) = (0, int.MaxValue);
-        for (var b = 0; b < count; b++)
+        foreach (var length in lengths)
         {
-            lengths[b] = stepsOf(b);
-            time = Math.Max(time, (int)lengths[b]);
-            shortest = Math.Min(shortest, (int)lengths[b]);
+            time = Math.Max(time, (int)length);
+            shortest = Math.Min(shortest, (int)length);
         }
 
         // Written in place into the tensor's own CPU memory: a managed array per batch would pin, then leave garbage of
@@ -42,21 +41,17 @@ internal static class SequencePadding
 
     /// <summary>A 1-D int64 CPU tensor of <paramref name="count"/> values written in place (no managed array, whose
     /// <c>torch.tensor</c> would cost a pinned copy and ten times the managed bytes of the tensor itself).</summary>
-    public static Tensor Int64(int count, Func<int, long> valueOf, Device? device)
-    {
-        var result = empty([count], ScalarType.Int64);
-        var values = MemoryMarshal.Cast<byte, long>(result.bytes);
-        for (var i = 0; i < count; i++) values[i] = valueOf(i);
-        return ToDevice(result, device);
-    }
+    public static Tensor Int64(int count, Func<int, long> valueOf, Device? device) => ToDevice(Vector(count, ScalarType.Int64, valueOf), device);
 
     /// <summary>A 1-D float32 CPU tensor of <paramref name="count"/> values written in place (see <see cref="Int64"/>).</summary>
-    public static Tensor Float32(int count, Func<int, float> valueOf, Device? device)
+    public static Tensor Float32(int count, Func<int, float> valueOf, Device? device) => ToDevice(Vector(count, ScalarType.Float32, valueOf), device);
+
+    private static Tensor Vector<T>(int count, ScalarType type, Func<int, T> valueOf) where T : unmanaged
     {
-        var result = empty([count], ScalarType.Float32);
-        var values = MemoryMarshal.Cast<byte, float>(result.bytes);
+        var result = empty([count], type);
+        var values = MemoryMarshal.Cast<byte, T>(result.bytes);
         for (var i = 0; i < count; i++) values[i] = valueOf(i);
-        return ToDevice(result, device);
+        return result;
     }
 
     private static Tensor ToDevice(Tensor onCpu, Device? device)

@@ -6,7 +6,8 @@ namespace ClipTrainer.Tests.Clipping;
 
 /// <summary>
 /// The library's own entry to <c>linalg.vector_norm</c> (it owns the order's native scalar): the values it returns, by
-/// hand, and that it survives garbage collections racing it on another thread.
+/// hand. (The race it exists for is not reproducible in a test: TorchSharp's own overload survived 200,000 calls with
+/// collections forced on another thread.)
 /// </summary>
 public sealed class LinalgVectorNormTests
 {
@@ -47,34 +48,5 @@ public sealed class LinalgVectorNormTests
         using var scope = NewDisposeScope();
 
         Assert.ThrowsAny<Exception>(() => LinalgVectorNorm.Compute(Example(), 2, [5]));
-    }
-
-    [Fact]
-    public async Task Compute_WithCollectionsRacingOnAnotherThread_StaysExact()
-    {
-        // The race TorchSharp's overload loses now and then: a collection and finalizers running during the native call.
-        using var stop = new CancellationTokenSource();
-        var collector = Task.Run(() =>
-        {
-            while (!stop.IsCancellationRequested)
-            {
-                GC.Collect();
-                GC.WaitForPendingFinalizers();
-            }
-        });
-
-        try
-        {
-            for (var i = 0; i < 20_000; i++)
-            {
-                using var scope = NewDisposeScope();
-                Assert.Equal(13.0, LinalgVectorNorm.Compute(Example(), 2).item<double>());
-            }
-        }
-        finally
-        {
-            stop.Cancel();
-            await collector;
-        }
     }
 }
