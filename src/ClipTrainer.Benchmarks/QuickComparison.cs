@@ -21,15 +21,21 @@ internal static class QuickComparison
         var scale = at >= 0 ? int.Parse(args[at + 1], CultureInfo.InvariantCulture) / 100.0 : 1.0;
         var partAt = Array.IndexOf(args, "--part");
         var part = partAt >= 0 ? args[partAt + 1] : "all";
-        if (part is not ("all" or "clip" or "data"))
+        if (part is not ("all" or "clip" or "data" or "profile"))
         {
-            throw new ArgumentException($"--part must be clip or data; got '{part}'.", nameof(args));
+            throw new ArgumentException($"--part must be clip, data or profile; got '{part}'.", nameof(args));
         }
 
         torch.set_num_threads(1);
         var started = Stopwatch.StartNew();
         Console.WriteLine($"ClipTrainer quick benchmark, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, libtorch threads: {torch.get_num_threads()}, " +
             $"{Environment.ProcessorCount} cores, load before: {LoadAverage()}");
+        if (part == "profile")
+        {
+            StepProfile.Run(scale);
+            return;
+        }
+
         if (part != "data")
         {
             Console.WriteLine("Medians of interleaved rounds; µs per clip call (global L2 unless named), threshold = half the gradients' norm.");

@@ -37,6 +37,15 @@ public sealed class GlobalNormClippingRule : IGradientClippingRule
     public IReadOnlyList<GradientClipStage> Apply(GradientClipContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
+        if (context.TryGetTotalValue(NormType, out var known))
+        {
+            // The non-finite check read the total: the coefficient, the scaling decision and the stage are host values,
+            // so a step that needs no clipping costs no tensor operation at all.
+            var hostCoefficient = GradientNorms.ClipWithHostNorm(context.Gradients, known, Threshold);
+            context.MarkScaledOnHost(hostCoefficient);
+            return [new GradientClipStage(Name, GroupName, known, hostCoefficient, hostCoefficient < 1, context.Device)];
+        }
+
         var total = context.TotalNorm(NormType);
         var coefficient = GradientNorms.ClipWithNorm(context.Gradients, total, Threshold);
         context.MarkScaled(coefficient);

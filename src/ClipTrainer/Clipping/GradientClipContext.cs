@@ -1,3 +1,4 @@
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace ClipTrainer.Clipping;
@@ -24,6 +25,10 @@ public sealed class GradientClipContext : IDisposable
     private Tensor? _cachedRows;
     private double _cachedRowsNormType;
     private Tensor? _pendingScale;
+    private double _pendingHostScale = 1; // a global coefficient known on the host, applied to the cached norms when next asked for
+    private double? _hostTotal; // the cached total's value when known on the host (read by the non-finite check, then scaled)
+    private double _hostTotalNormType;
+    private Device? _device;
 
     /// <summary>Creates a context over named gradients, with or without their weights.</summary>
     /// <param name="parameterNames">The name of each gradient's parameter, as <c>named_parameters()</c> gives it.</param>
@@ -133,6 +138,33 @@ public sealed class GradientClipContext : IDisposable
         _cachedTotal = null;
         _cachedRows = null;
         _pendingScale = null;
+        _pendingHostScale = 1;
+        _hostTotal = null;
+    }
+
+    /// <summary>The gradients' device (the CPU when there are none): where the tensors of host-valued stages are made.</summary>
+    internal Device Device => _device ??= Gradients.Count > 0 ? Gradients[0].device : CPU;
+
+    /// <summary>Records the host value of the cached total p-norm (the non-finite check read it), so rules need no read of their own.</summary>
+    internal void RememberTotalValue(double normType, double value) => (_hostTotal, _hostTotalNormType) = (value, normType);
+
+    /// <summary>Gets the total p-norm's host value when it is known without a read: read by the check, then only scaled on the host.</summary>
+    internal bool TryGetTotalValue(double normType, out double value)
+    {
+        value = _hostTotal ?? double.NaN;
+        return _hostTotal is not null && _hostTotalNormType.Equals(normType);
+    }
+
+    /// <summary>
+    /// Tells the context that every gradient was multiplied by one host <paramref name="coefficient"/> (a global norm rule
+    /// on the host path): the cached norms follow it, the host total too; a coefficient of 1 changed nothing.
+    /// </summary>
+    internal void MarkScaledOnHost(double coefficient)
+    {
+        if (coefficient == 1) return;
+        (Gradients as ClipCallGradients)?.ForgetTotal();
+        _pendingHostScale *= coefficient;
+        if (_hostTotal is { } total) _hostTotal = total * coefficient;
     }
 
     /// <summary>
@@ -149,6 +181,8 @@ public sealed class GradientClipContext : IDisposable
         ArgumentNullException.ThrowIfNull(coefficient);
 
         (Gradients as ClipCallGradients)?.ForgetTotal();
+        ApplyPendingHostScale();
+        _hostTotal = null; // a device coefficient: the host no longer knows the total
         if (coefficient.dim() == 0)
         {
             // Applied when a norm is next asked for: a global rule alone never asks again, so it pays nothing.
@@ -183,8 +217,20 @@ public sealed class GradientClipContext : IDisposable
         Precise = true;
     }
 
+    private void ApplyPendingHostScale()
+    {
+        if (_pendingHostScale == 1) return;
+        using var noGrad = no_grad();
+        using var scale = _pendingHostScale.ToScalar(); // disposed here, not left to the finalizer (TorchSharp#1434)
+        _pendingHostScale = 1;
+        if (_cachedNorms is not null) _cachedNorms = Keep(_cachedNorms.mul(scale));
+        if (_cachedTotal is not null) _cachedTotal = Keep(_cachedTotal.mul(scale));
+        if (_cachedRows is not null) _cachedRows = Keep(_cachedRows.mul(scale));
+    }
+
     private void ApplyPendingScale()
     {
+        ApplyPendingHostScale();
         if (_pendingScale is not { } scale)
         {
             return;

@@ -10,14 +10,20 @@ namespace ClipTrainer.Clipping;
 /// <remarks>
 /// Values are kept as tensors and read to the host only when a <c>double</c>/<c>bool</c> property is first used
 /// (then cached), so a caller that never reads them pays no synchronisation. The report owns its tensors: dispose it
-/// once done (values already read stay available after disposal).
+/// once done (values already read stay available after disposal). When the call worked on the host (a global norm
+/// whose total the non-finite check read), the report holds the numbers and makes a tensor only when one is asked for.
 /// </remarks>
 public sealed class GradientClipReport : IDisposable
 {
+    private readonly Device? _device; // set when the report was made from host values: its tensors are made on first use
     private double? _totalNorm;
     private double? _postClipNorm;
     private double[]? _parameterNorms;
     private bool? _wasClipped;
+    private Tensor? _totalNormTensor;
+    private Tensor? _postClipNormTensor;
+    private Tensor? _wasClippedTensor;
+    private bool _disposed;
 
     internal GradientClipReport(
         Tensor totalNorm,
@@ -33,16 +39,28 @@ public sealed class GradientClipReport : IDisposable
         double? totalNormValue = null)
     {
         _totalNorm = totalNormValue;
-        TotalNormTensor = totalNorm;
-        PostClipNormTensor = postClipNorm;
+        _totalNormTensor = totalNorm;
+        _postClipNormTensor = postClipNorm;
+        _wasClippedTensor = wasClipped;
         ParameterNames = parameterNames;
         ParameterNormsTensor = parameterNorms;
         NormType = normType;
         Stages = stages;
-        WasClippedTensor = wasClipped;
         SkipStep = skipStep;
         NonFiniteElementCount = nonFiniteElementCount;
         NonFiniteParameterNames = nonFiniteParameterNames;
+    }
+
+    /// <summary>A report of an applied step from host values (no tensor of its own until one is asked for, then on <paramref name="device"/>).</summary>
+    internal GradientClipReport(double totalNorm, double postClipNorm, bool wasClipped, Device device, IReadOnlyList<string> parameterNames,
+        Tensor? parameterNorms, double normType, IReadOnlyList<GradientClipStage> stages)
+    {
+        (_totalNorm, _postClipNorm, _wasClipped, _device) = (totalNorm, postClipNorm, wasClipped, device);
+        ParameterNames = parameterNames;
+        ParameterNormsTensor = parameterNorms;
+        NormType = normType;
+        Stages = stages;
+        NonFiniteParameterNames = [];
     }
 
     /// <summary>
@@ -56,7 +74,8 @@ public sealed class GradientClipReport : IDisposable
     /// device (no synchronisation). Under <see cref="NonFiniteGradientPolicy.ZeroNonFinite"/> it is measured after the
     /// non-finite elements were zeroed.
     /// </summary>
-    public Tensor TotalNormTensor { get; }
+    /// <exception cref="ObjectDisposedException">The report was made from host values and disposed before the tensor was asked for.</exception>
+    public Tensor TotalNormTensor => _totalNormTensor ??= HostTensor.Float64Scalar(_totalNorm!.Value, _device!, _disposed, this);
 
     /// <summary>Gets the total p-norm of all gradients before clipping; read on first use, then cached.</summary>
     /// <value>≥ 0; NaN or +∞ only when <see cref="SkipStep"/> is true. 0 when no parameter had a gradient.</value>
@@ -69,7 +88,8 @@ public sealed class GradientClipReport : IDisposable
     /// </summary>
     /// <remarks>Norm rules scale the cached norms (‖c·g‖ = c·‖g‖), so after them this costs no pass over the gradients;
     /// after value clipping or zeroing it is measured afresh.</remarks>
-    public Tensor PostClipNormTensor { get; }
+    /// <exception cref="ObjectDisposedException">The report was made from host values and disposed before the tensor was asked for.</exception>
+    public Tensor PostClipNormTensor => _postClipNormTensor ??= HostTensor.Float64Scalar(_postClipNorm!.Value, _device!, _disposed, this);
 
     /// <summary>Gets the total p-norm of all gradients after clipping; read on first use, then cached.</summary>
     /// <exception cref="ObjectDisposedException">The report was disposed before the value was read.</exception>
@@ -97,7 +117,8 @@ public sealed class GradientClipReport : IDisposable
     public IReadOnlyList<GradientClipStage> Stages { get; }
 
     /// <summary>Gets a 0-dimensional Boolean tensor telling whether any rule changed any gradient (no synchronisation).</summary>
-    public Tensor WasClippedTensor { get; }
+    /// <exception cref="ObjectDisposedException">The report was made from host values and disposed before the tensor was asked for.</exception>
+    public Tensor WasClippedTensor => _wasClippedTensor ??= HostTensor.Boolean(_wasClipped!.Value, _device!, _disposed, this);
 
     /// <summary>Gets whether any rule changed any gradient; read on first use, then cached.</summary>
     /// <exception cref="ObjectDisposedException">The report was disposed before the value was read.</exception>
@@ -134,10 +155,11 @@ public sealed class GradientClipReport : IDisposable
     /// <summary>Disposes the tensors the report owns.</summary>
     public void Dispose()
     {
-        TotalNormTensor.Dispose();
-        PostClipNormTensor.Dispose();
+        _disposed = true;
+        _totalNormTensor?.Dispose();
+        _postClipNormTensor?.Dispose();
         ParameterNormsTensor?.Dispose();
-        WasClippedTensor.Dispose();
+        _wasClippedTensor?.Dispose();
         foreach (var stage in Stages)
         {
             stage.Dispose();

@@ -8,14 +8,20 @@ namespace ClipTrainer.Clipping;
 /// </summary>
 /// <remarks>
 /// The tensors are kept on the device, and the <c>double</c> views are read from them the first time they are asked
-/// for (one host synchronisation each, then cached). The stage owns its tensors and disposes them with itself; the
-/// <see cref="GradientClipReport"/> that holds it disposes it.
+/// for (one host synchronisation each, then cached). A stage of a rule that worked on the host (the global norm, whose
+/// total the non-finite check read) holds the numbers, and makes each tensor only when it is first asked for. The stage
+/// owns its tensors and disposes them with itself; the <see cref="GradientClipReport"/> that holds it disposes it.
 /// </remarks>
 public sealed class GradientClipStage : IDisposable
 {
+    private readonly Device? _device; // set when the stage was made from host values: its tensors are made on first use
     private double[]? _groupNorms;
     private double[]? _coefficients;
     private bool? _wasClipped;
+    private Tensor? _groupNormsTensor;
+    private Tensor? _coefficientsTensor;
+    private Tensor? _clippedTensor;
+    private bool _disposed;
 
     /// <summary>Creates a stage record; it takes ownership of the tensors.</summary>
     /// <param name="ruleName">The name of the rule, such as <c>GlobalNorm</c>.</param>
@@ -41,10 +47,27 @@ public sealed class GradientClipStage : IDisposable
 
         RuleName = ruleName;
         GroupNames = groupNames.ToArray();
-        GroupNormsTensor = groupNorms;
-        CoefficientsTensor = coefficients;
-        ClippedTensor = clipped;
+        _groupNormsTensor = groupNorms;
+        _coefficientsTensor = coefficients;
+        _clippedTensor = clipped;
     }
+
+    /// <summary>A one-group stage from host values (no tensor until one is asked for, then on <paramref name="device"/>).</summary>
+    internal GradientClipStage(string ruleName, string groupName, double groupNorm, double coefficient, bool clipped, Device device)
+    {
+        RuleName = ruleName;
+        GroupNames = [groupName];
+        _groupNorms = [groupNorm];
+        _coefficients = [coefficient];
+        _wasClipped = clipped;
+        _device = device;
+    }
+
+    /// <summary>Whether the values are known without a read (the stage was made from host values).</summary>
+    internal bool HasHostValues => _device is not null;
+
+    /// <summary>The smallest coefficient without a copy (NaN when there is none), for a stage made from host values.</summary>
+    internal double SmallestHostCoefficient => _coefficients is { Length: > 0 } values ? values.Min() : double.NaN;
 
     /// <summary>Gets the name of the rule that produced this stage.</summary>
     public string RuleName { get; }
@@ -53,13 +76,16 @@ public sealed class GradientClipStage : IDisposable
     public IReadOnlyList<string> GroupNames { get; }
 
     /// <summary>Gets the pre-clip norm of each group, as a vector on the gradients' device (no synchronisation).</summary>
-    public Tensor GroupNormsTensor { get; }
+    /// <exception cref="ObjectDisposedException">The stage was made from host values and disposed before the tensor was asked for.</exception>
+    public Tensor GroupNormsTensor => _groupNormsTensor ??= HostTensor.Float64Vector(_groupNorms!, _device!, _disposed, this);
 
     /// <summary>Gets the coefficient applied to each group, as a vector on the gradients' device (no synchronisation).</summary>
-    public Tensor CoefficientsTensor { get; }
+    /// <exception cref="ObjectDisposedException">The stage was made from host values and disposed before the tensor was asked for.</exception>
+    public Tensor CoefficientsTensor => _coefficientsTensor ??= HostTensor.Float64Vector(_coefficients!, _device!, _disposed, this);
 
     /// <summary>Gets a 0-dimensional Boolean tensor telling whether this stage changed any gradient.</summary>
-    public Tensor ClippedTensor { get; }
+    /// <exception cref="ObjectDisposedException">The stage was made from host values and disposed before the tensor was asked for.</exception>
+    public Tensor ClippedTensor => _clippedTensor ??= HostTensor.Boolean(_wasClipped!.Value, _device!, _disposed, this);
 
     /// <summary>Gets the pre-clip norm of each group; read on first use, then cached.</summary>
     /// <value>A new array on each call, one element per <see cref="GroupNames"/> entry.</value>
@@ -78,15 +104,16 @@ public sealed class GradientClipStage : IDisposable
     /// <summary>Disposes the stage's tensors. Values already read stay available.</summary>
     public void Dispose()
     {
-        GroupNormsTensor.Dispose();
-        CoefficientsTensor.Dispose();
-        ClippedTensor.Dispose();
+        _disposed = true;
+        _groupNormsTensor?.Dispose();
+        _coefficientsTensor?.Dispose();
+        _clippedTensor?.Dispose();
     }
 
     internal void MoveToOuterDisposeScope()
     {
-        GroupNormsTensor.MoveToOuterDisposeScope();
-        CoefficientsTensor.MoveToOuterDisposeScope();
-        ClippedTensor.MoveToOuterDisposeScope();
+        _groupNormsTensor?.MoveToOuterDisposeScope();
+        _coefficientsTensor?.MoveToOuterDisposeScope();
+        _clippedTensor?.MoveToOuterDisposeScope();
     }
 }

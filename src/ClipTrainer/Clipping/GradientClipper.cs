@@ -190,6 +190,15 @@ public sealed class GradientClipper
         }
 
         var stages = outcome.SkipStep ? [] : Rule.Apply(context);
+        if (!outcome.SkipStep && outcome.TotalNormValue is { } total && context.TryGetTotalValue(NormType, out var postClip) && AllOnHost(stages))
+        {
+            // Every stage worked on the host (or there was none): the report is numbers, and makes a tensor only if asked.
+            var clipped = false;
+            foreach (var stage in stages) clipped |= stage.WasClipped;
+            parameterNorms?.MoveToOuterDisposeScope();
+            return new GradientClipReport(total, postClip, clipped, context.Device, names, parameterNorms, NormType, stages);
+        }
+
         var wasClipped = stages.Count switch
         {
             0 => zeros(Array.Empty<long>(), ScalarType.Bool, outcome.TotalNorm.device),
@@ -215,5 +224,15 @@ public sealed class GradientClipper
 
         return new GradientClipReport(totalNorm, postClipNorm, names, parameterNorms, NormType, stages, wasClipped, outcome.SkipStep,
             outcome.NonFiniteElementCount, outcome.NonFiniteParameterNames, outcome.TotalNormValue);
+    }
+
+    private static bool AllOnHost(IReadOnlyList<GradientClipStage> stages)
+    {
+        for (var i = 0; i < stages.Count; i++)
+        {
+            if (!stages[i].HasHostValues) return false;
+        }
+
+        return true;
     }
 }

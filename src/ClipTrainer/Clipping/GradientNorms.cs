@@ -224,6 +224,28 @@ public static class GradientNorms
         return coefficient;
     }
 
+    /// <summary>
+    /// Scales every gradient, in place, by c = min(1, threshold / (total + 1e-6)) for a total known on the host: one
+    /// multiply by a scalar (none when c = 1, which would change nothing), no tensor made. Returns c.
+    /// </summary>
+    internal static double ClipWithHostNorm(IReadOnlyList<Tensor> gradients, double total, double threshold)
+    {
+        var coefficient = Math.Min(1.0, threshold / (total + Epsilon));
+        if (coefficient == 1 || gradients.Count == 0) return coefficient;
+        using var noGrad = no_grad();
+        using var factor = coefficient.ToScalar(); // disposed here, not left to the finalizer (TorchSharp#1434)
+        if (ContiguousGradients.Of(gradients) is { } buffer)
+        {
+            buffer.Buffer.mul_(factor);
+        }
+        else
+        {
+            foreach (var gradient in gradients) gradient.mul_(factor);
+        }
+
+        return coefficient;
+    }
+
     /// <summary>Scales the gradients of each group, in place, by the group's coefficient computed from given group norms.</summary>
     /// <param name="gradients">The gradient tensors that the groups' members index.</param>
     /// <param name="groups">The groups.</param>

@@ -9,9 +9,11 @@ internal static class HostRead
     public static double Double(Tensor value)
     {
         ObjectDisposedException.ThrowIf(value.IsInvalid, value);
-        if (value.dtype == ScalarType.Float64 && value.device_type == DeviceType.CPU)
+        if (value.device_type == DeviceType.CPU)
         {
-            return value.item<double>(); // no conversion: one native call
+            // No conversion: one native call (float32 widens to double exactly).
+            if (value.dtype == ScalarType.Float64) return value.item<double>();
+            if (value.dtype == ScalarType.Float32) return value.item<float>();
         }
 
         using var scope = NewDisposeScope();
@@ -37,6 +39,7 @@ internal static class HostRead
     public static bool Boolean(Tensor value)
     {
         ObjectDisposedException.ThrowIf(value.IsInvalid, value);
+        if (value.dtype == ScalarType.Bool && value.device_type == DeviceType.CPU) return value.item<bool>();
         using var scope = NewDisposeScope();
         return value.to(ScalarType.Bool, CPU).item<bool>();
     }

@@ -48,6 +48,7 @@ internal sealed class NonFiniteGradientGuard
         if (double.IsFinite(value))
         {
             (context.Gradients as ClipCallGradients)?.RememberTotal(total, value);
+            context.RememberTotalValue(_normType, value);
             return new Outcome(total, value, SkipStep: false, NonFiniteElementCount: 0, NonFiniteParameterNames: []);
         }
 

@@ -4,9 +4,11 @@ using static TorchSharp.torch;
 namespace ClipTrainer.Training;
 
 /// <summary>
-/// The per-step records of a run, kept on the device and read to the host in blocks: one row of float64 per step
-/// (loss, pre- and post-clip norm, clipped flag, one coefficient per clip stage, the requested group norms), written
-/// with a few device ops and no synchronisation of its own; <see cref="Flush"/> reads all pending rows in one host read.
+/// The per-step records of a run: one row of float64 per step (loss, pre- and post-clip norm, clipped flag, one
+/// coefficient per clip stage, the requested group norms). On a GPU the rows are kept on the device, written with a few
+/// device ops and no synchronisation of their own, and <see cref="Flush"/> reads all pending rows in one host read. On
+/// the CPU they are written on the host: a CPU kernel has finished when it returns, so reading a value synchronises
+/// nothing, and the host values of the clip report (the global norm's path) then cost no tensor operation at all.
 /// </summary>
 internal sealed class TrainingStepLog : IDisposable
 {
@@ -20,6 +22,8 @@ internal sealed class TrainingStepLog : IDisposable
     private readonly string[] _parameterNames;
     private IReadOnlyList<GradientGroup>? _layers;
     private Tensor? _buffer;
+    private readonly bool _onHost;
+    private double[] _hostRows = [];
     private int _stageCount = -1; // unknown until the first applied step: a skipped step reports no stages
     private int _bufferStages;
 
@@ -27,6 +31,7 @@ internal sealed class TrainingStepLog : IDisposable
     {
         _blockSize = blockSize;
         _device = device;
+        _onHost = device.type == TorchSharp.DeviceType.CPU;
         _detail = detail;
         _normType = normType;
         _parameterNames = parameterNames.ToArray();
@@ -59,7 +64,7 @@ internal sealed class TrainingStepLog : IDisposable
     /// <summary>Gets whether rows wait to be read.</summary>
     public bool HasPending => _pending.Count > 0;
 
-    /// <summary>Appends one step's row (device ops only). Returns the records flushed to make room, if any.</summary>
+    /// <summary>Appends one step's row (on a GPU, device ops only). Returns the records flushed to make room, if any.</summary>
     public IReadOnlyList<TrainingStepRecord> Record(int epoch, long step, int stepInEpoch, double learningRate, Tensor loss, GradientClipReport report)
     {
         IReadOnlyList<TrainingStepRecord> flushed = [];
@@ -77,6 +82,13 @@ internal sealed class TrainingStepLog : IDisposable
         }
 
         var stages = Math.Max(_stageCount, 0);
+        if (_onHost)
+        {
+            WriteHostRow(loss, report, stages);
+            _pending.Add((epoch, step, stepInEpoch, report.SkipStep, learningRate));
+            return flushed;
+        }
+
         if (_buffer is null || _bufferStages != stages)
         {
             _buffer?.Dispose();
@@ -114,10 +126,20 @@ internal sealed class TrainingStepLog : IDisposable
     /// <summary>Reads every pending row in one host read and returns them as records (empty when none were pending).</summary>
     public IReadOnlyList<TrainingStepRecord> Flush()
     {
-        if (_pending.Count == 0 || _buffer is null) return [];
-        var width = (int)_buffer.shape[1];
-        using var rows = _buffer.narrow(0, 0, _pending.Count); // flushed outside a step's scope too: disposed here
-        var values = HostRead.Doubles(rows);
+        if (_pending.Count == 0 || (_buffer is null && !_onHost)) return [];
+        int width;
+        double[] values;
+        if (_onHost)
+        {
+            (width, values) = (FixedColumns + _bufferStages + GroupNames.Count, _hostRows);
+        }
+        else
+        {
+            width = (int)_buffer!.shape[1];
+            using var rows = _buffer.narrow(0, 0, _pending.Count); // flushed outside a step's scope too: disposed here
+            values = HostRead.Doubles(rows);
+        }
+
         var block = new TrainingStepRecord[_pending.Count];
         for (var r = 0; r < block.Length; r++)
         {
@@ -130,6 +152,42 @@ internal sealed class TrainingStepLog : IDisposable
         _pending.Clear();
         _records.AddRange(block);
         return block;
+    }
+
+    /// <summary>Writes one row on the host: host values of the report as they are, every other value read (on the CPU, no synchronisation).</summary>
+    private void WriteHostRow(Tensor loss, GradientClipReport report, int stages)
+    {
+        var width = FixedColumns + stages + GroupNames.Count;
+        if (_bufferStages != stages || _hostRows.Length != _blockSize * width)
+        {
+            _hostRows = new double[_blockSize * width]; // a new layout comes only after a flush (see Record)
+            _bufferStages = stages;
+        }
+
+        var row = _hostRows.AsSpan(_pending.Count * width, width);
+        row[0] = HostRead.Double(loss);
+        row[1] = report.TotalNorm;
+        row[2] = report.PostClipNorm;
+        row[3] = report.WasClipped ? 1 : 0;
+        for (var i = 0; i < stages; i++)
+        {
+            row[FixedColumns + i] = i < report.Stages.Count ? SmallestCoefficient(report.Stages[i]) : double.NaN;
+        }
+
+        if (_detail != GradientNormDetail.None)
+        {
+            using var scope = NewDisposeScope();
+            using var noGrad = no_grad();
+            var norms = AllParameterNorms(report);
+            HostRead.Doubles(_layers is null ? norms : GradientNorms.PerGroup(norms, _layers, _normType)).CopyTo(row[(FixedColumns + stages)..]);
+        }
+    }
+
+    private static double SmallestCoefficient(GradientClipStage stage)
+    {
+        if (stage.HasHostValues) return stage.SmallestHostCoefficient;
+        var coefficients = stage.Coefficients;
+        return coefficients.Length > 0 ? coefficients.Min() : double.NaN;
     }
 
     /// <summary>Takes the records and the stage layout (null: no step applied yet) of a checkpoint, before the first step of a resumed run.</summary>

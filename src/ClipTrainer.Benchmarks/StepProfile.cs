@@ -1,0 +1,159 @@
+using System.Diagnostics;
+using ClipTrainer.Clipping;
+using ClipTrainer.Data;
+using ClipTrainer.Training;
+using Microsoft.ML;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace ClipTrainer.Benchmarks;
+
+/// <summary>
+/// Where a training step's time goes, Fit against the hand-written loop of <see cref="DataPathComparison"/> on the seed
+/// task: one Fit step, then one hand-written step, alternating (paired, so both see the same machine state); per stage
+/// the median and the mean over every step of every round (µs). Fit's stages are read from callback timestamps.
+/// </summary>
+internal static class StepProfile
+{
+    private static readonly string[] Stages =
+        ["batch (+ previous scope's disposal, hooks)", "zero_grad + forward + loss + backward", "clip", "optimizer step (+ step record)"];
+
+    public static void Run(double scale)
+    {
+        var task = DataPathTask.SeedRnn(3200);
+        var rounds = Math.Max(3, (int)(7 * scale));
+        var mlContext = new MLContext(seed: 0);
+        var data = task.DataView(mlContext);
+        var (features, labels) = task.Tensors();
+        using var _ = features;
+        using var __ = labels;
+        using var order = tensor(task.FirstEpochOrder());
+        var fit = Enumerable.Range(0, Stages.Length + 1).Select(_ => new List<double>()).ToArray();
+        var raw = Enumerable.Range(0, Stages.Length + 1).Select(_ => new List<double>()).ToArray();
+        for (var round = -1; round < rounds; round++)
+        {
+            using var stepper = new RawStepper(task, features, labels, order);
+            var probe = new StageProbe(stepper);
+            GC.Collect();
+            using (mlContext.MulticlassClassification.Trainers.ClipTrainer(task.Options(probe)).Fit(data)) { }
+            if (round < 0) continue; // JIT and first-touch warm-up
+            for (var s = 0; s <= Stages.Length; s++)
+            {
+                fit[s].AddRange(probe.Stages[s]);
+                raw[s].AddRange(stepper.Stages[s]);
+            }
+        }
+
+        Console.WriteLine($"Step profile: one Fit step, then one hand-written step, alternating; {task.Title}; {rounds} rounds × " +
+            $"{task.BatchesPerEpoch - 1} steps; µs; load {LoadAverage()}");
+        Console.WriteLine($"  {"stage",-44} {"Fit",8} {"raw",8} {"Δ",6} {"mean Fit",9} {"mean raw",9} {"Δ mean",7}");
+        for (var s = 0; s <= Stages.Length; s++)
+        {
+            var (f, r) = (fit[s], raw[s]);
+            var name = s < Stages.Length ? Stages[s] : "whole step";
+            Console.WriteLine($"  {name,-44} {Median(f),8:F0} {Median(r),8:F0} {Median(f) - Median(r),6:F0} {f.Average(),9:F0} {r.Average(),9:F0} {f.Average() - r.Average(),7:F0}");
+        }
+        Console.WriteLine();
+    }
+
+    private static double Micro(long from, long to) => (to - from) * 1e6 / Stopwatch.Frequency;
+
+    /// <summary>The hand-written loop one step at a time (see <see cref="DataPathComparison"/>).</summary>
+    private sealed class RawStepper : IDisposable
+    {
+        private readonly DataPathTask _task;
+        private readonly Tensor _features, _labels, _order;
+        private readonly DataPathTask.RawNet _net;
+        private readonly Parameter[] _parameters;
+        private readonly optim.Optimizer _optimizer;
+        private int _step;
+        private double _lastDisposal;
+
+        public RawStepper(DataPathTask task, Tensor features, Tensor labels, Tensor order)
+        {
+            (_task, _features, _labels, _order) = (task, features, labels, order);
+            torch.manual_seed(1);
+            _net = task.CreateRawNet();
+            _parameters = _net.parameters().ToArray();
+            _optimizer = optim.Adam(_parameters, 1e-3);
+            _net.train();
+        }
+
+        /// <summary>Per stage, then the whole step.</summary>
+        public List<double>[] Stages { get; } = Enumerable.Range(0, 5).Select(_ => new List<double>()).ToArray();
+
+        /// <summary>One step; its batch stage counts the previous step's scope disposal, as Fit's does.</summary>
+        public void Step()
+        {
+            if (_step >= _task.BatchesPerEpoch) return;
+            long t0, t1, t2, t3, begin = Stopwatch.GetTimestamp();
+            using (var scope = NewDisposeScope())
+            {
+                var start = _step * _task.Batch;
+                var index = _order.narrow(0, start, Math.Min(_task.Batch, _task.Rows.Count - start));
+                var x = _features.index_select(0, index);
+                var y = _labels.index_select(0, index);
+                t0 = Stopwatch.GetTimestamp();
+                _optimizer.zero_grad();
+                var loss = nn.functional.cross_entropy(_net.call(x), y);
+                loss.backward();
+                t1 = Stopwatch.GetTimestamp();
+                nn.utils.clip_grad_norm_(_parameters, 1.0);
+                t2 = Stopwatch.GetTimestamp();
+                _optimizer.step();
+                t3 = Stopwatch.GetTimestamp();
+            }
+            if (_step > 0)
+            {
+                Stages[0].Add(Micro(begin, t0) + _lastDisposal);
+                Stages[1].Add(Micro(t0, t1));
+                Stages[2].Add(Micro(t1, t2));
+                Stages[3].Add(Micro(t2, t3));
+                Stages[4].Add(Micro(begin, t3) + _lastDisposal);
+            }
+            _lastDisposal = Micro(t3, Stopwatch.GetTimestamp());
+            _step++;
+        }
+
+        public void Dispose()
+        {
+            _optimizer.Dispose();
+            _net.Dispose();
+        }
+    }
+
+    /// <summary>Timestamps Fit's stages and runs one hand-written step after each Fit step, outside Fit's timed stages.</summary>
+    private sealed class StageProbe(RawStepper raw) : TrainingCallback
+    {
+        private long _lastEnd, _batchStart, _afterBackward, _afterClip;
+
+        public List<double>[] Stages { get; } = Enumerable.Range(0, 5).Select(_ => new List<double>()).ToArray();
+
+        public override void OnBatchStart(TrainingState state, SequenceBatch batch) => _batchStart = Stopwatch.GetTimestamp();
+
+        public override void OnAfterBackward(TrainingState state, Tensor loss) => _afterBackward = Stopwatch.GetTimestamp();
+
+        public override void OnAfterClip(TrainingState state, GradientClipReport report) => _afterClip = Stopwatch.GetTimestamp();
+
+        public override void OnAfterOptimizerStep(TrainingState state, GradientClipReport report)
+        {
+            var end = Stopwatch.GetTimestamp();
+            if (state.GlobalStep > 1)
+            {
+                Stages[0].Add(Micro(_lastEnd, _batchStart));
+                Stages[1].Add(Micro(_batchStart, _afterBackward));
+                Stages[2].Add(Micro(_afterBackward, _afterClip));
+                Stages[3].Add(Micro(_afterClip, end));
+                Stages[4].Add(Micro(_lastEnd, end));
+            }
+            raw.Step();
+            _lastEnd = Stopwatch.GetTimestamp();
+        }
+    }
+
+    private static double Median(List<double> values) => values.Order().ElementAt(values.Count / 2);
+
+    private static string LoadAverage() =>
+        File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "n/a";
+}
