@@ -25,8 +25,9 @@ public sealed class SequenceBatch : IDisposable
         ArgumentNullException.ThrowIfNull(features);
         ArgumentNullException.ThrowIfNull(lengths);
         ArgumentNullException.ThrowIfNull(labels);
-        var count = features.dim() == 3 ? features.shape[0] : -1;
-        if (count < 1 || lengths.dim() != 1 || lengths.shape[0] != count || labels.dim() != 1 || labels.shape[0] != count
+        // size(d) rather than shape: one native call each, where shape allocates an array through a callback per call.
+        var count = features.dim() == 3 ? features.size(0) : -1;
+        if (count < 1 || lengths.dim() != 1 || lengths.size(0) != count || labels.dim() != 1 || labels.size(0) != count
             || (rowIndices is not null && rowIndices.Count != count))
         {
             throw new ArgumentException(

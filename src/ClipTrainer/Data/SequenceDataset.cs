@@ -243,9 +243,9 @@ public sealed class SequenceDataset
 
     private static ReadOnlySpan<float> CheckSequence(float[] sequence, int row, int inputSize, string parameterName)
     {
-        if (SequenceShapeArguments.RowLengthError($"Sequence {row}", sequence?.Length ?? 0, inputSize) is { } error)
+        if (!SequenceShapeArguments.FitsInputSize(sequence?.Length ?? 0, inputSize))
         {
-            throw new ArgumentException(error, parameterName);
+            throw new ArgumentException(SequenceShapeArguments.RowLengthMessage($"Sequence {row}", sequence?.Length ?? 0, inputSize), parameterName);
         }
 
         return sequence;

@@ -91,8 +91,8 @@ internal sealed class SequenceRowReader : IDisposable
     {
         _getFeatures!(ref _buffer);
         var length = _buffer.Length;
-        if (SequenceShapeArguments.RowLengthError($"Row {_cursor.Position} of feature column '{features.Name}'", length, features.InputSize) is { } error)
-            throw Error(error);
+        if (!SequenceShapeArguments.FitsInputSize(length, features.InputSize))
+            throw Error(SequenceShapeArguments.RowLengthMessage($"Row {_cursor.Position} of feature column '{features.Name}'", length, features.InputSize));
         if (_dense.Length < length) _dense = new float[length];
         var values = _dense.AsSpan(0, length);
         _buffer.CopyTo(values);

@@ -21,12 +21,15 @@ internal static class SequenceShapeArguments
 
     /// <summary>
     /// The one row-length rule: a sequence holds a positive whole number of steps of <paramref name="inputSize"/> values.
-    /// Returns null when <paramref name="length"/> follows it, else the message that names the row (e.g. "Row 3 of
-    /// feature column 'Features'"), its length and the input size; the caller picks the exception type of its context.
+    /// Checked per row on the scoring and data paths, so the message is built only for a row that breaks it.
     /// </summary>
-    public static string? RowLengthError(string row, long length, int inputSize) =>
-        length > 0 && length % inputSize == 0
-            ? null
-            : string.Create(System.Globalization.CultureInfo.InvariantCulture,
-                $"{row} holds {length} values, which is not a positive multiple of InputSize {inputSize}.");
+    public static bool FitsInputSize(long length, int inputSize) => length > 0 && length % inputSize == 0;
+
+    /// <summary>
+    /// The message for a row that breaks <see cref="FitsInputSize"/>: it names the row (e.g. "Row 3 of feature column
+    /// 'Features'"), its length and the input size; the caller picks the exception type of its context.
+    /// </summary>
+    public static string RowLengthMessage(string row, long length, int inputSize) =>
+        string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"{row} holds {length} values, which is not a positive multiple of InputSize {inputSize}.");
 }

@@ -30,9 +30,9 @@ internal static class SequenceTensorFactory
 
         for (var b = 0; b < rows.Count; b++)
         {
-            if (SequenceShapeArguments.RowLengthError($"Row {b} of the block", rows[b].Length, inputSize) is { } error)
+            if (!SequenceShapeArguments.FitsInputSize(rows[b].Length, inputSize))
             {
-                throw new ArgumentException(error, nameof(rows));
+                throw new ArgumentException(SequenceShapeArguments.RowLengthMessage($"Row {b} of the block", rows[b].Length, inputSize), nameof(rows));
             }
         }
 

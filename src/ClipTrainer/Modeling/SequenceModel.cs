@@ -166,11 +166,11 @@ public sealed class SequenceModel : nn.Module<Tensor, Tensor?, Tensor>
         ArgumentNullException.ThrowIfNull(input);
         CheckInput(input);
         using var scope = NewDisposeScope();
-        var time = input.shape[1];
+        var time = input.size(1);
 
         Tensor outputs;
         Tensor? validLengths = null;
-        var (cpuLengths, shortest) = lengths is null ? (null, time) : CheckLengths(lengths, input.shape[0], time);
+        var (cpuLengths, shortest) = lengths is null ? (null, time) : CheckLengths(lengths, input.size(0), time);
         if (cpuLengths is null || shortest == time)
         {
             // Every row is full length: packing would change nothing but cost a sort and two gathers.
@@ -185,19 +185,20 @@ public sealed class SequenceModel : nn.Module<Tensor, Tensor?, Tensor>
         }
 
         var pooled = SequencePoolingFunctions.Pool(outputs, validLengths, options.Pooling, options.HiddenSize, options.Bidirectional);
-        return head.forward(dropout.forward(pooled)).MoveToOuterDisposeScope();
+        // Dropout at p = 0 returns its input: skipping the call saves a native call and a tensor handle per batch.
+        return head.forward(options.Dropout > 0 ? dropout.forward(pooled) : pooled).MoveToOuterDisposeScope();
     }
 
     private void CheckInput(Tensor input)
     {
-        if (input.dim() != 3 || input.shape[2] != options.InputSize)
+        if (input.dim() != 3 || input.size(2) != options.InputSize) // size(d): one native call; shape allocates an array per call
         {
             throw new ArgumentException(
                 $"Expected input of shape [batch, time, {options.InputSize}], got [{string.Join(", ", input.shape)}].",
                 nameof(input));
         }
 
-        if (input.shape[1] < 1)
+        if (input.size(1) < 1)
         {
             throw new ArgumentException("Expected at least one time step, got an input with time dimension 0.", nameof(input));
         }
@@ -205,7 +206,7 @@ public sealed class SequenceModel : nn.Module<Tensor, Tensor?, Tensor>
 
     private static (Tensor CpuLengths, long Shortest) CheckLengths(Tensor lengths, long batch, long time)
     {
-        if (lengths.dim() != 1 || lengths.shape[0] != batch)
+        if (lengths.dim() != 1 || lengths.size(0) != batch)
         {
             throw new ArgumentException(
                 $"Expected lengths of shape [{batch}], got [{string.Join(", ", lengths.shape)}].", nameof(lengths));

@@ -32,11 +32,11 @@ internal static class SequencePoolingFunctions
         Tensor last;
         if (lengths is null)
         {
-            last = outputs.select(1, outputs.shape[1] - 1);
+            last = outputs.select(1, outputs.size(1) - 1);
         }
         else
         {
-            var index = (lengths - 1).view(-1, 1, 1).expand(outputs.shape[0], 1, outputs.shape[2]);
+            var index = (lengths - 1).view(-1, 1, 1).expand(outputs.size(0), 1, outputs.size(2));
             last = outputs.gather(1, index).squeeze(1);
         }
 
@@ -66,7 +66,7 @@ internal static class SequencePoolingFunctions
             return outputs.amax(new long[] { 1 });
         }
 
-        var padding = arange(outputs.shape[1], ScalarType.Int64, outputs.device).unsqueeze(0) >= lengths.unsqueeze(1);
+        var padding = arange(outputs.size(1), ScalarType.Int64, outputs.device).unsqueeze(0) >= lengths.unsqueeze(1);
         return outputs.masked_fill(padding.unsqueeze(2), float.NegativeInfinity).amax(new long[] { 1 });
     }
 }

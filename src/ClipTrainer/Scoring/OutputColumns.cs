@@ -90,11 +90,16 @@ internal sealed class OutputColumns
     /// Makes the getter of added column <paramref name="index"/> (an index into <see cref="Names"/>) over the current
     /// row's model output, which <paramref name="current"/> returns (softmax probabilities, or the one raw output).
     /// </summary>
-    public Delegate MakeGetter(int index, Func<float[]> current) => (Task, index) switch
+    public Delegate MakeGetter(int index, Func<ArraySegment<float>> current) => (Task, index) switch
     {
         (SequenceTask.MulticlassClassification, 0) => (ValueGetter<uint>)((ref uint value) => value = ArgMax(current()) + 1),
-        (SequenceTask.MulticlassClassification, 1) =>
-            (ValueGetter<VBuffer<float>>)((ref VBuffer<float> value) => new VBuffer<float>(ClassCount, current()).CopyTo(ref value)),
+        (SequenceTask.MulticlassClassification, 1) => (ValueGetter<VBuffer<float>>)((ref VBuffer<float> value) =>
+        {
+            // Into the caller's buffer when it is large enough: no array per row.
+            var editor = VBufferEditor.Create(ref value, ClassCount);
+            current().AsSpan().CopyTo(editor.Values);
+            value = editor.Commit();
+        }),
         (SequenceTask.BinaryClassification, 0) => (ValueGetter<bool>)((ref bool value) => value = current()[0] > 0),
         (SequenceTask.BinaryClassification, 1) => (ValueGetter<float>)((ref float value) => value = current()[0]),
         (SequenceTask.BinaryClassification, 2) => (ValueGetter<float>)((ref float value) => value = Sigmoid(current()[0])),
@@ -115,10 +120,10 @@ internal sealed class OutputColumns
 
     private static float Sigmoid(float x) => 1f / (1f + MathF.Exp(-x));
 
-    private static uint ArgMax(float[] values)
+    private static uint ArgMax(ArraySegment<float> values)
     {
         int best = 0;
-        for (int i = 1; i < values.Length; i++)
+        for (int i = 1; i < values.Count; i++)
             if (values[i] > values[best]) best = i;
         return (uint)best;
     }

@@ -6,7 +6,7 @@ namespace ClipTrainer.Scoring;
 internal static class ScoredColumns
 {
     public static ValueGetter<T> GetGetter<T>(DataViewSchema.Column column, ScoredLayout layout, DataViewRow input,
-        OutputColumns outputs, Func<float[]> current)
+        OutputColumns outputs, Func<ArraySegment<float>> current)
     {
         if (layout.IsInput(column.Index, out int inputIndex))
             return input.GetGetter<T>(layout.Input[inputIndex]);

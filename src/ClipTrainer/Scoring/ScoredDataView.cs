@@ -59,11 +59,12 @@ internal sealed class ScoredDataView : IDataView
         private readonly DataViewRowCursor? _lookahead;
         private readonly ValueGetter<VBuffer<float>>? _features;
         private readonly HashSet<int> _active;
-        private float[][] _block = [];
+        private float[] _block = []; // the outputs of the current block, row after row
         // One buffer per block slot, reused block after block: the getter refills a buffer's arrays instead of making new ones.
         private readonly VBuffer<float>[] _rows = new VBuffer<float>[SequenceScorer.BlockSize];
         private int _next;
-        private float[] _current = [];
+        private int _blockRows;
+        private ArraySegment<float> _current;
 
         public Cursor(ScoredDataView parent, DataViewRowCursor main, DataViewRowCursor? lookahead, HashSet<int> active)
         {
@@ -82,8 +83,9 @@ internal sealed class ScoredDataView : IDataView
         {
             if (!_main.MoveNext()) return false;
             if (_lookahead is null) return true;
-            if (_next == _block.Length) ScoreNextBlock();
-            _current = _block[_next++];
+            if (_next == _blockRows) ScoreNextBlock();
+            var width = _parent._outputs.ModelOutputSize;
+            _current = new ArraySegment<float>(_block, _next++ * width, width);
             return true;
         }
 
@@ -97,7 +99,7 @@ internal sealed class ScoredDataView : IDataView
                 count++;
             }
             _block = _parent._scorer.Score(new ArraySegment<VBuffer<float>>(_rows, 0, count));
-            _next = 0;
+            (_next, _blockRows) = (0, count);
         }
 
         public override ValueGetter<DataViewRowId> GetIdGetter() => _main.GetIdGetter();

@@ -38,7 +38,7 @@ internal sealed class SequenceRowMapper : IRowToRowMapper
         private readonly HashSet<int> _active;
         private readonly ValueGetter<VBuffer<float>>? _features;
         private long _scoredPosition = -1;
-        private float[] _current = [];
+        private ArraySegment<float> _current;
         private VBuffer<float> _row;
 
         public Row(SequenceRowMapper parent, DataViewRow input, HashSet<int> active)
@@ -61,7 +61,7 @@ internal sealed class SequenceRowMapper : IRowToRowMapper
         public override ValueGetter<TValue> GetGetter<TValue>(DataViewSchema.Column column) =>
             ScoredColumns.GetGetter<TValue>(column, _parent._layout, _input, _parent._outputs, Current);
 
-        private float[] Current()
+        private ArraySegment<float> Current()
         {
             // PredictionEngine reuses one row object and may not advance Position; rescore on every new position and
             // whenever the position is unknown (-1).
@@ -69,7 +69,7 @@ internal sealed class SequenceRowMapper : IRowToRowMapper
             {
                 _features!(ref _row);
                 _parent._scorer.CheckRow(_row, _input.Position, _parent._featureColumnName);
-                _current = _parent._scorer.Score([_row])[0];
+                _current = _parent._scorer.Score([_row]);
                 _scoredPosition = _input.Position;
             }
             return _current;

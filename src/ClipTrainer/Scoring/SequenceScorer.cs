@@ -34,8 +34,8 @@ internal sealed class SequenceScorer
     /// <exception cref="InvalidOperationException">It does not; the message names the column, the row and the length.</exception>
     public void CheckRow(in VBuffer<float> row, long position, string featureColumnName)
     {
-        if (SequenceShapeArguments.RowLengthError($"Row {position} of feature column '{featureColumnName}'", row.Length, _inputSize) is { } error)
-            throw new InvalidOperationException(error);
+        if (!SequenceShapeArguments.FitsInputSize(row.Length, _inputSize))
+            throw new InvalidOperationException(SequenceShapeArguments.RowLengthMessage($"Row {position} of feature column '{featureColumnName}'", row.Length, _inputSize));
     }
 
     /// <summary>Releases the network; scoring afterwards throws <see cref="ObjectDisposedException"/> naming the transformer.</summary>
@@ -68,11 +68,14 @@ internal sealed class SequenceScorer
         }
     }
 
-    /// <summary>Per row: softmax probabilities (multiclass) or the single raw output (binary logit, regression value).</summary>
-    public float[][] Score(IReadOnlyList<VBuffer<float>> rows)
+    /// <summary>
+    /// The outputs of a block, row after row, <see cref="OutputColumns.ModelOutputSize"/> values a row: softmax
+    /// probabilities (multiclass) or the single raw output (binary logit, regression value). One array a block, not one
+    /// a row: the cursor serves each row as a segment of it.
+    /// </summary>
+    public float[] Score(IReadOnlyList<VBuffer<float>> rows)
     {
         if (rows.Count == 0) return [];
-        float[] flat;
         lock (_gate)
         {
             ObjectDisposedException.ThrowIf(_released, typeof(SequenceTransformer));
@@ -82,11 +85,7 @@ internal sealed class SequenceScorer
             var (features, lengths) = SequenceTensorFactory.Create(rows, _inputSize, _device);
             var output = ForwardWithRuleThreads(features, lengths, rows.Count);
             if (_outputs.Task == SequenceTask.MulticlassClassification) output = nn.functional.softmax(output, -1);
-            flat = output.to(ScalarType.Float32).cpu().data<float>().ToArray();
+            return output.to(ScalarType.Float32).cpu().data<float>().ToArray();
         }
-        int width = _outputs.ModelOutputSize;
-        var result = new float[rows.Count][];
-        for (int i = 0; i < rows.Count; i++) result[i] = flat.AsSpan(i * width, width).ToArray();
-        return result;
     }
 }

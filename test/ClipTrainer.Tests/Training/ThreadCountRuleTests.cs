@@ -83,7 +83,7 @@ public class ThreadCountRuleTests
 
             Assert.Equal(new[] { 1 }, network.Seen);
             Assert.Equal(2, torch.get_num_threads());
-            Assert.Equal(3f + 4f + 0.5f, scores[0][0]); // the module's output: last step summed + 0.5
+            Assert.Equal(3f + 4f + 0.5f, Assert.Single(scores)); // the module's output: last step summed + 0.5
             scorer.Release();
         }
         finally
