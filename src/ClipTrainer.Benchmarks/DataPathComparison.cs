@@ -55,6 +55,8 @@ internal static class DataPathComparison
             var watch = Stopwatch.StartNew();
             var transformer = mlContext.MulticlassClassification.Trainers.ClipTrainer(task.Options(probe)).Fit(data);
             var whole = watch.Elapsed.TotalSeconds;
+            if (probe.Steps != task.BatchesPerEpoch) // the same work on both sides, or the ratio means nothing
+                throw new InvalidOperationException($"Fit ran {probe.Steps} steps, the hand-written loop runs {task.BatchesPerEpoch}: rows were skipped.");
             fitted?.Dispose();
             fitted = transformer;
             Settle();
@@ -241,7 +243,14 @@ internal static class DataPathComparison
 
         public double BytesPerStep { get; private set; }
 
-        public override void OnTrainingStart(TrainingState state) => _watch.Restart();
+        /// <summary>The steps of the last fit.</summary>
+        public int Steps { get; private set; }
+
+        public override void OnTrainingStart(TrainingState state)
+        {
+            Steps = 0;
+            _watch.Restart();
+        }
 
         public override void OnBatchStart(TrainingState state, SequenceBatch batch)
         {
@@ -258,6 +267,7 @@ internal static class DataPathComparison
 
         public override void OnAfterOptimizerStep(TrainingState state, Clipping.GradientClipReport report)
         {
+            Steps++;
             if (state.GlobalStep >= StopAfter) state.RequestStop("benchmark step count reached");
         }
 

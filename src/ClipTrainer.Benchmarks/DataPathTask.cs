@@ -23,7 +23,9 @@ internal sealed class DataPathTask
         Rows = Enumerable.Range(0, rows).Select(_ => new Row
         {
             Features = Enumerable.Range(0, steps * inputSize).Select(_ => random.NextSingle() * 2 - 1).ToArray(),
-            Label = (uint)random.Next(classes) + 1, // key values are 1-based; 0 is missing
+            // LoadFromEnumerable reads a uint member of a key column as the 0-based class index (key = value + 1, and a value
+            // ≥ Classes becomes the missing key 0, whose row the trainer skips): measured, so the values here are 0-based.
+            Label = (uint)random.Next(classes),
         }).ToList();
     }
 
@@ -45,7 +47,7 @@ internal sealed class DataPathTask
     public int Classes { get; }
     public int Batch { get; }
 
-    /// <summary>The user's rows (features time-major, 1-based key labels).</summary>
+    /// <summary>The user's rows (features time-major, 0-based class indices in a key column).</summary>
     public List<Row> Rows { get; }
 
     public int BatchesPerEpoch => (Rows.Count + Batch - 1) / Batch;
@@ -79,7 +81,7 @@ internal sealed class DataPathTask
         var values = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(features.bytes);
         var width = Steps * InputSize;
         for (var r = 0; r < Rows.Count; r++) Rows[r].Features.CopyTo(values.Slice(r * width, width));
-        var labels = tensor(Rows.Select(r => (long)r.Label - 1).ToArray());
+        var labels = tensor(Rows.Select(r => (long)r.Label).ToArray());
         return (features.DetachFromDisposeScope(), labels.DetachFromDisposeScope());
     }
 
