@@ -291,6 +291,56 @@ public sealed class ContiguousGradients : IDisposable
         return owner;
     }
 
+    /// <summary>
+    /// The buffer whose views are exactly the gradients of <paramref name="parameters"/> that require a gradient and have
+    /// one, in order, or null: <see cref="Holding"/>'s test made without a managed tensor per gradient (each
+    /// <c>Parameter.grad</c> makes one, with its finaliser and dispose-scope entry, which a step pays for every
+    /// parameter), reading each gradient's implementation through a native handle released at once.
+    /// </summary>
+    /// <param name="parameters">The clip call's parameters.</param>
+    /// <param name="names">Receives the names of the matched parameters, in order (cleared when the answer is null).</param>
+    internal static unsafe ContiguousGradients? HoldingViewsOf(IReadOnlyList<(string Name, Parameter Parameter)> parameters, List<string> names)
+    {
+        ContiguousGradients? owner = null;
+        var matched = 0;
+        for (var i = 0; i < parameters.Count; i++)
+        {
+            var parameter = parameters[i].Parameter;
+            if (parameter is null || !parameter.requires_grad) continue;
+            if (owner is null && (!Owners.TryGetValue(parameter, out owner) || owner._disposed)) return null;
+            var handle = THSTensor_grad(parameter.Handle);
+            if (handle == IntPtr.Zero) continue; // no gradient: skipped, as the clipper skips it
+            var implementation = *(IntPtr*)handle; // an at::Tensor handle's first word is its TensorImpl (see TensorIdentity)
+            THSTensor_dispose(handle);
+            GC.KeepAlive(parameter);
+            if (matched >= owner!.Count || !ReferenceEquals(owner._parameters[matched], parameter) || implementation != owner._viewImplementations[matched])
+            {
+                names.Clear();
+                return null;
+            }
+
+            names.Add(parameters[i].Name);
+            matched++;
+        }
+
+        if (owner is not null && matched == owner.Count) return owner;
+        names.Clear();
+        return null;
+    }
+
+    /// <summary>This call's gradient list over the buffer's views (a new list: it carries one call's known total).</summary>
+    internal IReadOnlyList<Tensor> NewCallGradients() => new ClipCallGradients(_views, this);
+
+    /// <summary>The parameters whose gradients are the views, in order.</summary>
+    internal IReadOnlyList<Parameter> Parameters => _parameters;
+
+    // DllImport rather than LibraryImport: the library TorchSharp has already loaded, resolved the same way.
+    [System.Runtime.InteropServices.DllImport("LibTorchSharp")]
+    private static extern IntPtr THSTensor_grad(IntPtr tensor);
+
+    [System.Runtime.InteropServices.DllImport("LibTorchSharp")]
+    private static extern void THSTensor_dispose(IntPtr tensor);
+
     internal static ContiguousGradients? Of(IReadOnlyList<Tensor> gradients) =>
         gradients is ClipCallGradients { Buffer: { _disposed: false } buffer } ? buffer : null;
 

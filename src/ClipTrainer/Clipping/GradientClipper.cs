@@ -164,24 +164,36 @@ public sealed class GradientClipper
         using var scope = NewDisposeScope();
         using var noGrad = no_grad(); // as in PyTorch: clipping is bookkeeping, not part of any graph
         var names = new List<string>(parameters.Count);
-        var owners = new List<Parameter>(parameters.Count);
-        var gradients = new List<Tensor>(parameters.Count);
-        var weights = new List<Tensor>(parameters.Count);
-        foreach (var (name, parameter) in parameters)
+        IReadOnlyList<Tensor> callGradients;
+        IReadOnlyList<Tensor> weights;
+
+        // Gradients that are still the views of one ContiguousGradients buffer are clipped with fused calls on it; the
+        // training loop's case, tested without a managed tensor per gradient.
+        var contiguous = ContiguousGradients.HoldingViewsOf(parameters, names);
+        if (contiguous is not null)
         {
-            if (parameter is not null && parameter.requires_grad && parameter.grad is { } gradient)
+            (callGradients, weights) = (contiguous.NewCallGradients(), contiguous.Parameters);
+        }
+        else
+        {
+            var owners = new List<Parameter>(parameters.Count);
+            var gradients = new List<Tensor>(parameters.Count);
+            foreach (var (name, parameter) in parameters)
             {
-                names.Add(name);
-                owners.Add(parameter);
-                gradients.Add(gradient);
-                weights.Add(parameter);
+                if (parameter is not null && parameter.requires_grad && parameter.grad is { } gradient)
+                {
+                    names.Add(name);
+                    owners.Add(parameter);
+                    gradients.Add(gradient);
+                }
             }
+
+            contiguous = ContiguousGradients.Holding(owners, gradients);
+            (callGradients, weights) = (new ClipCallGradients(gradients, contiguous), owners);
         }
 
-        // Gradients that are still the views of one ContiguousGradients buffer are clipped with fused calls on it.
-        var contiguous = ContiguousGradients.Holding(owners, gradients);
         LastCallBuffer = contiguous;
-        using var context = new GradientClipContext(names, new ClipCallGradients(gradients, contiguous), weights);
+        using var context = new GradientClipContext(names, callGradients, weights);
         var outcome = _guard.Inspect(context);
         var parameterNorms = RecordParameterNorms ? context.TensorNorms(NormType).alias() : null; // the context disposes its own
         if (outcome.SkipStep)

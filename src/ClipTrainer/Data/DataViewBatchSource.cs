@@ -156,14 +156,14 @@ internal sealed class DataViewBatchSource : ISequenceBatchSource
     private SequenceBatch CreateBatch(List<BufferedRow> rows)
     {
         int inputSize = _features.InputSize;
-        var (features, lengths, isFullLength) = SequencePadding.ToTensors(rows.Count, inputSize, b => rows[b].Features.Length / inputSize,
+        var (features, lengths, time) = SequencePadding.ToTensors(rows.Count, inputSize, b => rows[b].Features.Length / inputSize,
             (b, destination) => rows[b].Features.CopyTo(destination), device: null);
         var labels = _label.Kind == SequenceTask.MulticlassClassification
             ? SequencePadding.Int64(rows.Count, b => rows[b].ClassIndex, device: null)
             : SequencePadding.Float32(rows.Count, b => rows[b].Target, device: null);
         var positions = new int[rows.Count];
         for (var b = 0; b < rows.Count; b++) positions[b] = (int)Math.Min(rows[b].Position, int.MaxValue); // SequenceBatch holds row indices as int, enough for 2^31 rows
-        return new SequenceBatch(features, lengths, labels, positions) { IsFullLength = isFullLength };
+        return new SequenceBatch(features, lengths, time, labels, positions);
     }
 
     private readonly record struct BufferedRow(float[] Features, long ClassIndex, float Target, long Position);

@@ -38,10 +38,27 @@ public sealed class SequenceBatch : IDisposable
 
         rowIndices ??= Enumerable.Range(0, (int)count).ToArray();
         Features = features;
-        Lengths = lengths;
+        _lengths = lengths;
         Labels = labels;
         RowIndices = rowIndices;
     }
+
+    /// <summary>
+    /// A batch of the library's batch sources: <paramref name="lengths"/> null when every row has all
+    /// <paramref name="time"/> steps (the loop never reads them then; <see cref="Lengths"/> makes them if asked).
+    /// </summary>
+    internal SequenceBatch(Tensor features, Tensor? lengths, int time, Tensor labels, IReadOnlyList<int> rowIndices)
+    {
+        Features = features;
+        _lengths = lengths;
+        _time = time;
+        Labels = labels;
+        RowIndices = rowIndices;
+        IsFullLength = lengths is null;
+    }
+
+    private Tensor? _lengths;
+    private readonly int _time;
 
     /// <summary>
     /// Gets the features: float32 <c>[Count, T, InputSize]</c>, where T is the longest row's length in this batch;
@@ -52,7 +69,9 @@ public sealed class SequenceBatch : IDisposable
     /// <summary>
     /// Gets each row's number of valid time steps: int64 <c>[Count]</c>, each in [1, T].
     /// </summary>
-    public Tensor Lengths { get; }
+    /// <remarks>For a batch of full-length rows from the library's batch sources it is made on first use (in the dispose
+    /// scope current then), and the batch still owns it.</remarks>
+    public Tensor Lengths => _lengths ??= full([Count], (long)_time, ScalarType.Int64, Features.device);
 
     /// <summary>
     /// Gets the labels <c>[Count]</c>: int64 class indices for multiclass classification; float32 targets (0/1 for binary
@@ -71,7 +90,7 @@ public sealed class SequenceBatch : IDisposable
     public int Count => RowIndices.Count;
 
     /// <summary>Whether the batch maker knows every row has all T steps (false for a batch of unknown lengths).</summary>
-    internal bool IsFullLength { get; init; }
+    internal bool IsFullLength { get; }
 
     /// <summary>
     /// The lengths the model port gets: null when every row is full length, which the port documents as "all steps
@@ -85,7 +104,7 @@ public sealed class SequenceBatch : IDisposable
     public void Dispose()
     {
         Features.Dispose();
-        Lengths.Dispose();
+        _lengths?.Dispose();
         Labels.Dispose();
     }
 }

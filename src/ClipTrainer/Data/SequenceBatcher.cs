@@ -119,9 +119,9 @@ public sealed class SequenceBatcher : ISequenceBatchSource
         }
 
         var rows = rowIndices.ToArray();
-        var (features, lengthTensor, isFullLength) = SequencePadding.ToTensors(rows.Length, Dataset.InputSize,
+        var (features, lengths, time) = SequencePadding.ToTensors(rows.Length, Dataset.InputSize,
             b => Dataset.GetSequenceLength(rows[b]), (b, destination) => Dataset.GetFeatures(rows[b]).CopyTo(destination), device);
-        return new SequenceBatch(features, lengthTensor, Dataset.GetLabels(rows, device), rows) { IsFullLength = isFullLength };
+        return new SequenceBatch(features, lengths, time, Dataset.GetLabels(rows, device), rows);
     }
 
     private IEnumerable<SequenceBatch> Enumerate(int[] order, Device? device)

@@ -16,31 +16,31 @@ internal static class SequencePadding
     /// <summary>Pads <paramref name="count"/> rows into tensors on <paramref name="device"/> (null: the CPU).</summary>
     /// <returns>The features, the lengths, and whether every row has the longest row's length (then the model needs no
     /// lengths: known here without a host read, which the model's own check of the lengths tensor would cost).</returns>
-    public static (Tensor Features, Tensor Lengths, bool IsFullLength) ToTensors(int count, int inputSize, Func<int, int> stepsOf, RowWriter write, Device? device)
+    public static (Tensor Features, Tensor? Lengths, int Time) ToTensors(int count, int inputSize, Func<int, int> stepsOf, RowWriter write, Device? device)
     {
-        var lengthTensor = Vector(count, ScalarType.Int64, b => (long)stepsOf(b));
-        var lengths = MemoryMarshal.Cast<byte, long>(lengthTensor.bytes);
+        var steps = new int[count];
         var (time, shortest) = (0, int.MaxValue);
-        foreach (var length in lengths)
+        for (var b = 0; b < count; b++)
         {
-            time = Math.Max(time, (int)length);
-            shortest = Math.Min(shortest, (int)length);
+            var length = steps[b] = stepsOf(b);
+            time = Math.Max(time, length);
+            shortest = Math.Min(shortest, length);
         }
 
         // Written in place into the tensor's own CPU memory: a managed array per batch would pin, then leave garbage of
         // a whole batch per step, which the GC may keep for hundreds of steps (streaming's flat memory depends on it).
-        var features = zeros([count, time, inputSize], ScalarType.Float32);
-        var values = MemoryMarshal.Cast<byte, float>(features.bytes);
+        // Full-length rows fill the tensor: no zeroing, and no lengths tensor (the batch makes one if asked).
+        var fullLength = shortest == time;
+        var features = fullLength ? empty([count, time, inputSize], ScalarType.Float32) : zeros([count, time, inputSize], ScalarType.Float32);
+        var values = Values<float>(features, count * time * inputSize);
         for (var b = 0; b < count; b++)
         {
-            write(b, values.Slice(b * time * inputSize, (int)lengths[b] * inputSize));
+            write(b, values.Slice(b * time * inputSize, steps[b] * inputSize));
         }
 
-        return (ToDevice(features, device), ToDevice(lengthTensor, device), shortest == time);
+        return (ToDevice(features, device), fullLength ? null : ToDevice(Vector(count, ScalarType.Int64, b => (long)steps[b]), device), time);
     }
 
-    /// <summary>A 1-D int64 CPU tensor of <paramref name="count"/> values written in place (no managed array, whose
-    /// <c>torch.tensor</c> would cost a pinned copy and ten times the managed bytes of the tensor itself).</summary>
     public static Tensor Int64(int count, Func<int, long> valueOf, Device? device) => ToDevice(Vector(count, ScalarType.Int64, valueOf), device);
 
     /// <summary>A 1-D float32 CPU tensor of <paramref name="count"/> values written in place (see <see cref="Int64"/>).</summary>
@@ -49,10 +49,26 @@ internal static class SequencePadding
     private static Tensor Vector<T>(int count, ScalarType type, Func<int, T> valueOf) where T : unmanaged
     {
         var result = empty([count], type);
-        var values = MemoryMarshal.Cast<byte, T>(result.bytes);
+        var values = Values<T>(result, count);
         for (var i = 0; i < count; i++) values[i] = valueOf(i);
         return result;
     }
+
+    /// <summary>
+    /// The memory of a tensor this class just made (contiguous, on the CPU, <paramref name="count"/> elements of
+    /// <typeparamref name="T"/>): one native call, where <c>Tensor.bytes</c> makes five to check what is known here.
+    /// </summary>
+    private static unsafe Span<T> Values<T>(Tensor tensor, int count) where T : unmanaged
+    {
+        var data = THSTensor_data(tensor.Handle);
+        if (data == IntPtr.Zero && count > 0) TorchSharp.torch.CheckForErrors();
+        GC.KeepAlive(tensor);
+        return new Span<T>((void*)data, count);
+    }
+
+    // DllImport rather than LibraryImport: the library TorchSharp has already loaded, resolved the same way.
+    [DllImport("LibTorchSharp")]
+    private static extern IntPtr THSTensor_data(IntPtr tensor);
 
     private static Tensor ToDevice(Tensor onCpu, Device? device)
     {

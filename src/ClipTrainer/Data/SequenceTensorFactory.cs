@@ -36,10 +36,8 @@ internal static class SequenceTensorFactory
             }
         }
 
-        var (features, lengths, isFullLength) = SequencePadding.ToTensors(rows.Count, inputSize, b => rows[b].Length / inputSize,
+        var (features, lengths, _) = SequencePadding.ToTensors(rows.Count, inputSize, b => rows[b].Length / inputSize,
             (b, destination) => rows[b].CopyTo(destination), device);
-        if (!isFullLength) return (features, lengths);
-        lengths.Dispose();
-        return (features, null);
+        return (features, lengths);
     }
 }
