@@ -11,8 +11,9 @@ namespace ClipTrainer.Benchmarks;
 /// interleaved rounds (every method once per round, gradients restored from a snapshot before each timed call, so
 /// every call clips real gradients by the same coefficient), with medians; /proc/loadavg before and after.
 /// </summary>
-/// <remarks>Arguments: <c>quick [--rounds N] [--part clip|data]</c>: N/100 scales every row's round count (default 100);
-/// <c>--part</c> runs only the clip rows or only the data-path rows (<see cref="DataPathComparison"/>).</remarks>
+/// <remarks>Arguments: <c>quick [--rounds N] [--part clip|data|profile]</c>: N/100 scales every row's round count (default
+/// 100); <c>--part</c> runs only the clip rows, only the data-path rows (<see cref="DataPathComparison"/>), or the
+/// per-stage step profile (<see cref="StepProfile"/>, not part of the default run).</remarks>
 internal static class QuickComparison
 {
     public static void Run(string[] args)
