@@ -130,8 +130,14 @@ public sealed class DataParallelCallback : TrainingCallback
     {
         Console.Error.WriteLine($"Rank {_world.Rank} of {_world.Size} failed at epoch {state.Epoch}, step {state.StepInEpoch}: " +
             $"{exception.GetType().Name}: {exception.Message}{System.Environment.NewLine}Aborting every rank (MPI_Abort).");
+        // The launcher forwards a rank's stderr asynchronously and MPI_Abort kills every rank at once: without a moment
+        // to forward it, the one line that says why the run ended can be lost.
+        Console.Error.Flush();
+        Thread.Sleep(AbortGrace);
         _world.Abort(1);
     }
+
+    private static readonly TimeSpan AbortGrace = TimeSpan.FromMilliseconds(250);
 
     private void AllReduce(Tensor values, double weight)
     {
