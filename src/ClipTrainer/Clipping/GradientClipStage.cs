@@ -54,11 +54,17 @@ public sealed class GradientClipStage : IDisposable
 
     /// <summary>A one-group stage from host values (no tensor until one is asked for, then on <paramref name="device"/>).</summary>
     internal GradientClipStage(string ruleName, string groupName, double groupNorm, double coefficient, bool clipped, Device device)
+        : this(ruleName, [groupName], [groupNorm], [coefficient], clipped, device)
+    {
+    }
+
+    /// <summary>A stage from host values, one norm and coefficient per group (the arrays are the stage's from here on).</summary>
+    internal GradientClipStage(string ruleName, IReadOnlyList<string> groupNames, double[] groupNorms, double[] coefficients, bool clipped, Device device)
     {
         RuleName = ruleName;
-        GroupNames = [groupName];
-        _groupNorms = [groupNorm];
-        _coefficients = [coefficient];
+        GroupNames = groupNames;
+        _groupNorms = groupNorms;
+        _coefficients = coefficients;
         _wasClipped = clipped;
         _device = device;
     }
@@ -89,16 +95,16 @@ public sealed class GradientClipStage : IDisposable
 
     /// <summary>Gets the pre-clip norm of each group; read on first use, then cached.</summary>
     /// <value>A new array on each call, one element per <see cref="GroupNames"/> entry.</value>
-    /// <exception cref="ObjectDisposedException">The stage was disposed before the values were read.</exception>
+    /// <exception cref="ObjectDisposedException">The stage was disposed before the values were read (never for a stage made from host values).</exception>
     public double[] GroupNorms => (double[])(_groupNorms ??= HostRead.Doubles(GroupNormsTensor)).Clone();
 
     /// <summary>Gets the coefficient applied to each group, in [0, 1]; read on first use, then cached.</summary>
     /// <value>A new array on each call, one element per <see cref="GroupNames"/> entry.</value>
-    /// <exception cref="ObjectDisposedException">The stage was disposed before the values were read.</exception>
+    /// <exception cref="ObjectDisposedException">The stage was disposed before the values were read (never for a stage made from host values).</exception>
     public double[] Coefficients => (double[])(_coefficients ??= HostRead.Doubles(CoefficientsTensor)).Clone();
 
     /// <summary>Gets whether this stage changed any gradient; read on first use, then cached.</summary>
-    /// <exception cref="ObjectDisposedException">The stage was disposed before the value was read.</exception>
+    /// <exception cref="ObjectDisposedException">The stage was disposed before the value was read (never for a stage made from host values).</exception>
     public bool WasClipped => _wasClipped ??= HostRead.Boolean(ClippedTensor);
 
     /// <summary>Disposes the stage's tensors. Values already read stay available.</summary>

@@ -246,6 +246,36 @@ public static class GradientNorms
         return coefficient;
     }
 
+    /// <summary>
+    /// The coefficients of <see cref="Coefficients"/> computed on the host from norms read there: the same float64
+    /// operations in the same order (add ε, reciprocal, times the threshold, at most 1), so the same values to the bit.
+    /// </summary>
+    internal static double[] HostCoefficients(double[] norms, double threshold)
+    {
+        var coefficients = new double[norms.Length];
+        for (var i = 0; i < norms.Length; i++) coefficients[i] = Math.Min(1.0, 1.0 / (norms[i] + Epsilon) * threshold);
+        return coefficients;
+    }
+
+    /// <summary>
+    /// Scales each group's gradients in place by its host coefficient: one multiply by a scalar per member of a group
+    /// whose coefficient is below 1, none for the others (× 1 would change nothing). Returns whether any was scaled.
+    /// </summary>
+    internal static bool ScaleGroupsOnHost(IReadOnlyList<Tensor> gradients, IReadOnlyList<GradientGroup> groups, double[] coefficients)
+    {
+        var scaled = false;
+        using var noGrad = no_grad();
+        for (var g = 0; g < groups.Count; g++)
+        {
+            if (coefficients[g] == 1) continue;
+            using var factor = coefficients[g].ToScalar(); // disposed here, not left to the finalizer (TorchSharp#1434)
+            foreach (var member in groups[g].Members) gradients[member].mul_(factor);
+            scaled = true;
+        }
+
+        return scaled;
+    }
+
     /// <summary>Scales the gradients of each group, in place, by the group's coefficient computed from given group norms.</summary>
     /// <param name="gradients">The gradient tensors that the groups' members index.</param>
     /// <param name="groups">The groups.</param>

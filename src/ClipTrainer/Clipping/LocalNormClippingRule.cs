@@ -50,6 +50,23 @@ public sealed class LocalNormClippingRule : IGradientClippingRule
         ArgumentNullException.ThrowIfNull(context);
         var (groups, groupOfTensor) = GroupsFor(context.ParameterNames);
         var tensorNorms = context.TensorNorms(NormType);
+        if (context.Device.type == TorchSharp.DeviceType.CPU && groups.Count > 0)
+        {
+            // On the CPU reading the group norms synchronises nothing: the coefficients, the decision to scale each group
+            // and the stage are then host values, and a step where no group exceeds the threshold changes nothing at all.
+            using var scope = NewDisposeScope();
+            var norms = HostRead.Doubles(Scope == LocalNormScope.Layer ? GradientNorms.PerGroup(tensorNorms, groups, NormType) : tensorNorms);
+            var hostCoefficients = GradientNorms.HostCoefficients(norms, Threshold);
+            if (GradientNorms.ScaleGroupsOnHost(context.Gradients, groups, hostCoefficients))
+            {
+                var perTensor = new double[context.Gradients.Count];
+                for (var i = 0; i < perTensor.Length; i++) perTensor[i] = hostCoefficients[groupOfTensor[i]];
+                context.MarkScaled(tensor(perTensor, ScalarType.Float64, tensorNorms.device));
+            }
+
+            return [new GradientClipStage(Name, groups.Select(g => g.Name).ToArray(), norms, hostCoefficients, hostCoefficients.Any(c => c < 1), context.Device)];
+        }
+
 
         // Per parameter, the group norms are the tensor norms; a copy keeps the stage independent of the context's cache.
         var groupNorms = Scope == LocalNormScope.Layer

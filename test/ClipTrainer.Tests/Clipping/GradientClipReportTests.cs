@@ -34,7 +34,8 @@ public sealed class GradientClipReportTests
     [Fact]
     public void Values_ReadBeforeDispose_StayAvailable_OthersThrow()
     {
-        var report = GradientClipper.Create(new GradientClippingOptions { Mode = ClippingMode.LocalNorm })
+        // AutoClip's threshold is a device tensor: its stage keeps tensors, which are read on first use.
+        var report = GradientClipper.Create(new GradientClippingOptions { Mode = ClippingMode.AutoClip })
             .Clip([("p", Gradients.With([3, 4]))]);
         var total = report.TotalNorm;
 
@@ -43,6 +44,21 @@ public sealed class GradientClipReportTests
         Assert.True(report.TotalNormTensor.IsInvalid);
         Assert.Equal(total, report.TotalNorm);
         Assert.Throws<ObjectDisposedException>(() => report.GroupNorms);
+    }
+
+    [Fact]
+    public void LocalNorm_OnTheCpu_StageHoldsItsValues_AvailableAfterDispose()
+    {
+        // On the CPU the local rule reads its group norms: the stage is numbers, so disposing loses nothing.
+        var report = GradientClipper.Create(new GradientClippingOptions { Mode = ClippingMode.LocalNorm, Threshold = 1 })
+            .Clip([("p", Gradients.With([3, 4])), ("q", Gradients.With([0.6f, 0.8f]))]);
+
+        report.Dispose();
+
+        Assert.Equal([5.0, 1.0], report.GroupNorms.Select(n => Math.Round(n, 6)));
+        Assert.Equal(1 / (5 + 1e-6), report.Coefficients[0], 15);
+        Assert.Equal(Math.Min(1, 1 / (1.0000000298023224 + 1e-6)), report.Coefficients[1], 6);
+        Assert.True(report.Stages[0].WasClipped); // the report's own flag was a tensor (a group was scaled), never read
     }
 
     [Fact]
