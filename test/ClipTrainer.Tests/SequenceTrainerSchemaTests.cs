@@ -170,7 +170,7 @@ public class SequenceTrainerSchemaTests
     public void GetOutputSchema_MulticlassKeyLabelWithoutKeyValues_MatchesFittedTransformer()
     {
         var mlContext = new MLContext(seed: 1);
-        var rows = Multiclass(60, seed: 1).Select(r => new KeyLabelRow { Features = r.Features, Label = (uint)(1 + Array.IndexOf(ClassNames, r.Label)) }).ToList();
+        var rows = Multiclass(60, seed: 1).Select(r => new KeyLabelRow { Features = r.Features, Label = (uint)Array.IndexOf(ClassNames, r.Label) }).ToList();
         var data = mlContext.Data.LoadFromEnumerable(rows);
         var options = SmallOptions();
         options.MaximumNumberOfEpochs = 1;

@@ -35,8 +35,9 @@ internal static class TemporalOrderTask
     {
         var train = TaskDataViews.Load(mlContext, Rows(TrainingRows, request.Length, request.Seed), request.Length * Symbols);
         var test = TaskDataViews.Load(mlContext, Rows(TestRows, request.Length, request.Seed + 1), request.Length * Symbols);
-        // Keyed through ML.NET's own transform: a [KeyType] uint loaded from an enumerable does not keep its values as keys
-        // (measured: the 1s read back as 0, missing), so the class names go through MapValueToKey, ordered by value.
+        // Keyed through ML.NET's own transform: a [KeyType] uint loaded from an enumerable is read as a 0-based index
+        // (measured: value v reads back as key v + 1, the value equal to the count as the missing key 0), so the class
+        // names go through MapValueToKey, ordered by value.
         var keys = mlContext.Transforms.Conversion.MapValueToKey("Label", keyOrdinality: Microsoft.ML.Transforms.ValueToKeyMappingEstimator.KeyOrdinality.ByValue).Fit(train);
         return new TaskData(keys.Transform(train), keys.Transform(test));
     }

@@ -307,9 +307,14 @@ public sealed class ContiguousGradients : IDisposable
         {
             var parameter = parameters[i].Parameter;
             if (parameter is null || !parameter.requires_grad) continue;
-            if (owner is null && (!Owners.TryGetValue(parameter, out owner) || owner._disposed)) return null;
             var handle = THSTensor_grad(parameter.Handle);
             if (handle == IntPtr.Zero) continue; // no gradient: skipped, as the clipper skips it
+            if (owner is null && (!Owners.TryGetValue(parameter, out owner) || owner._disposed))
+            {
+                THSTensor_dispose(handle);
+                return null;
+            }
+
             var implementation = *(IntPtr*)handle; // an at::Tensor handle's first word is its TensorImpl (see TensorIdentity)
             THSTensor_dispose(handle);
             GC.KeepAlive(parameter);

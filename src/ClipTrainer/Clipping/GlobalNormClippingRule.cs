@@ -41,7 +41,7 @@ public sealed class GlobalNormClippingRule : IGradientClippingRule
         {
             // The non-finite check read the total: the coefficient, the scaling decision and the stage are host values,
             // so a step that needs no clipping costs no tensor operation at all.
-            var hostCoefficient = GradientNorms.ClipWithHostNorm(context.Gradients, known, Threshold);
+            var hostCoefficient = GradientNorms.ClipWithHostNorm(context.Gradients, known, Threshold, context.HostTotalScaled);
             context.MarkScaledOnHost(hostCoefficient);
             return [new GradientClipStage(Name, GroupName, known, hostCoefficient, hostCoefficient < 1, context.Device)];
         }

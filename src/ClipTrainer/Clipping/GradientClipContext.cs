@@ -146,7 +146,11 @@ public sealed class GradientClipContext : IDisposable
     internal Device Device => _device ??= Gradients.Count > 0 ? Gradients[0].device : CPU;
 
     /// <summary>Records the host value of the cached total p-norm (the non-finite check read it), so rules need no read of their own.</summary>
-    internal void RememberTotalValue(double normType, double value) => (_hostTotal, _hostTotalNormType) = (value, normType);
+    internal void RememberTotalValue(double normType, double value) => (_hostTotal, _hostTotalNormType, HostTotalScaled) = (value, normType, false);
+
+    /// <summary>Whether the host total was scaled by a rule since the check read it (the next rule's coefficient then takes
+    /// <see cref="GradientNorms.Coefficients"/>' float64 steps, as it did when that total was a tensor).</summary>
+    internal bool HostTotalScaled { get; private set; }
 
     /// <summary>Gets the total p-norm's host value when it is known without a read: read by the check, then only scaled on the host.</summary>
     internal bool TryGetTotalValue(double normType, out double value)
@@ -163,7 +167,9 @@ public sealed class GradientClipContext : IDisposable
     {
         if (coefficient == 1) return;
         (Gradients as ClipCallGradients)?.ForgetTotal();
-        _pendingHostScale *= coefficient;
+        ApplyPendingHostScale(); // each rule's coefficient in turn, (x·c1)·c2 rather than x·(c1·c2), as the cached tensors always had it
+        _pendingHostScale = coefficient;
+        HostTotalScaled = true;
         if (_hostTotal is { } total) _hostTotal = total * coefficient;
     }
 
@@ -181,15 +187,26 @@ public sealed class GradientClipContext : IDisposable
         ArgumentNullException.ThrowIfNull(coefficient);
 
         (Gradients as ClipCallGradients)?.ForgetTotal();
-        ApplyPendingHostScale();
         _hostTotal = null; // a device coefficient: the host no longer knows the total
         if (coefficient.dim() == 0)
         {
             // Applied when a norm is next asked for: a global rule alone never asks again, so it pays nothing.
             // A copy: the rule may dispose or reuse its tensor after the call.
+            if (_pendingHostScale != 1)
+            {
+                // One pending coefficient c1·c2, as when the host rule's coefficient was a float64 0-d tensor too.
+                using var noGrad0 = no_grad();
+                using var host = tensor(_pendingHostScale, ScalarType.Float64, coefficient.device);
+                _pendingHostScale = 1;
+                _pendingScale = Keep(host * coefficient);
+                return;
+            }
+
             _pendingScale = Keep(_pendingScale is null ? coefficient.detach().clone() : _pendingScale * coefficient);
             return;
         }
+
+        ApplyPendingHostScale();
 
         // One coefficient per gradient (local rules): the per-tensor norms follow it; the total and a buffer's row norms
         // cannot, and are measured again, from the scaled per-tensor norms, when asked for.

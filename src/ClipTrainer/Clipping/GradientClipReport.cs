@@ -11,7 +11,8 @@ namespace ClipTrainer.Clipping;
 /// Values are kept as tensors and read to the host only when a <c>double</c>/<c>bool</c> property is first used
 /// (then cached), so a caller that never reads them pays no synchronisation. The report owns its tensors: dispose it
 /// once done (values already read stay available after disposal). When the call worked on the host (a global norm
-/// whose total the non-finite check read), the report holds the numbers and makes a tensor only when one is asked for.
+/// whose total the non-finite check read; a local norm on the CPU), the report holds the numbers and makes a tensor only
+/// when one is asked for: such a tensor belongs to no dispose scope, only to the report, which disposes it.
 /// </remarks>
 public sealed class GradientClipReport : IDisposable
 {
@@ -79,7 +80,7 @@ public sealed class GradientClipReport : IDisposable
 
     /// <summary>Gets the total p-norm of all gradients before clipping; read on first use, then cached.</summary>
     /// <value>≥ 0; NaN or +∞ only when <see cref="SkipStep"/> is true. 0 when no parameter had a gradient.</value>
-    /// <exception cref="ObjectDisposedException">The report was disposed before the value was read.</exception>
+    /// <exception cref="ObjectDisposedException">The report was disposed before the value was read (never for a report made from host values).</exception>
     public double TotalNorm => _totalNorm ??= HostRead.Double(TotalNormTensor);
 
     /// <summary>
@@ -92,7 +93,7 @@ public sealed class GradientClipReport : IDisposable
     public Tensor PostClipNormTensor => _postClipNormTensor ??= HostTensor.Float64Scalar(_postClipNorm!.Value, _device!, _disposed, this);
 
     /// <summary>Gets the total p-norm of all gradients after clipping; read on first use, then cached.</summary>
-    /// <exception cref="ObjectDisposedException">The report was disposed before the value was read.</exception>
+    /// <exception cref="ObjectDisposedException">The report was disposed before the value was read (never for a report made from host values).</exception>
     public double PostClipNorm => _postClipNorm ??= HostRead.Double(PostClipNormTensor);
 
     /// <summary>Gets the names of the parameters whose gradients were measured, in the order of <see cref="ParameterNormsTensor"/>.</summary>
@@ -121,7 +122,7 @@ public sealed class GradientClipReport : IDisposable
     public Tensor WasClippedTensor => _wasClippedTensor ??= HostTensor.Boolean(_wasClipped!.Value, _device!, _disposed, this);
 
     /// <summary>Gets whether any rule changed any gradient; read on first use, then cached.</summary>
-    /// <exception cref="ObjectDisposedException">The report was disposed before the value was read.</exception>
+    /// <exception cref="ObjectDisposedException">The report was disposed before the value was read (never for a report made from host values).</exception>
     public bool WasClipped => _wasClipped ??= HostRead.Boolean(WasClippedTensor);
 
     /// <summary>

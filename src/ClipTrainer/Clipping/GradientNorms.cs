@@ -227,10 +227,13 @@ public static class GradientNorms
     /// <summary>
     /// Scales every gradient, in place, by c = min(1, threshold / (total + 1e-6)) for a total known on the host: one
     /// multiply by a scalar (none when c = 1, which would change nothing), no tensor made. Returns c.
+    /// <paramref name="asCoefficients"/>: the total was scaled by an earlier rule (see the comment below).
     /// </summary>
-    internal static double ClipWithHostNorm(IReadOnlyList<Tensor> gradients, double total, double threshold)
+    internal static double ClipWithHostNorm(IReadOnlyList<Tensor> gradients, double total, double threshold, bool asCoefficients = false)
     {
-        var coefficient = Math.Min(1.0, threshold / (total + Epsilon));
+        // A total already scaled by an earlier rule is one the check did not read: its coefficient takes Coefficients'
+        // float64 steps ((t + ε)⁻¹ · threshold), the check's own total the division, as each did before the host path.
+        var coefficient = asCoefficients ? Math.Min(1.0, 1.0 / (total + Epsilon) * threshold) : Math.Min(1.0, threshold / (total + Epsilon));
         if (coefficient == 1 || gradients.Count == 0) return coefficient;
         using var noGrad = no_grad();
         using var factor = coefficient.ToScalar(); // disposed here, not left to the finalizer (TorchSharp#1434)

@@ -69,9 +69,9 @@ public sealed class SequenceBatch : IDisposable
     /// <summary>
     /// Gets each row's number of valid time steps: int64 <c>[Count]</c>, each in [1, T].
     /// </summary>
-    /// <remarks>For a batch of full-length rows from the library's batch sources it is made on first use (in the dispose
-    /// scope current then), and the batch still owns it.</remarks>
-    public Tensor Lengths => _lengths ??= full([Count], (long)_time, ScalarType.Int64, Features.device);
+    /// <remarks>For a batch of full-length rows from the library's batch sources it is made on first use, in no dispose
+    /// scope (so a scope of the caller's cannot free it while the batch lives): the batch owns it and disposes it.</remarks>
+    public Tensor Lengths => _lengths ??= full([Count], (long)_time, ScalarType.Int64, Features.device).DetachFromDisposeScope();
 
     /// <summary>
     /// Gets the labels <c>[Count]</c>: int64 class indices for multiclass classification; float32 targets (0/1 for binary

@@ -189,7 +189,7 @@ public sealed class OutputColumnsParityTests : IDisposable
             "multiclass-single" => Case(Keyed(mlContext, "Label").Append(OurMulticlass(mlContext)), Keyed(mlContext, "Label").Append(StockMulticlass(mlContext)),
                 Load(mlContext, Multiclass(60, seed: 1).Select(r => new NumericClassRow { Features = r.Features, Label = 10f * (1 + Array.IndexOf(ClassNames, r.Label)) }))),
             "multiclass-key-without-values" => Case(Chain(OurMulticlass(mlContext)), Chain(StockMulticlass(mlContext)),
-                Load(mlContext, Multiclass(60, seed: 1).Select(r => new KeyLabelRow { Features = r.Features, Label = (uint)(1 + Array.IndexOf(ClassNames, r.Label)) }))),
+                Load(mlContext, Multiclass(60, seed: 1).Select(r => new KeyLabelRow { Features = r.Features, Label = (uint)Array.IndexOf(ClassNames, r.Label) }))),
             "binary-sdca" => Case(Chain(OurBinary(mlContext)), Chain(mlContext.BinaryClassification.Trainers.SdcaLogisticRegression(maximumNumberOfIterations: 2)),
                 Load(mlContext, Binary(60, seed: 1))),
             "binary-lbfgs" => Case(Chain(OurBinary(mlContext)), Chain(mlContext.BinaryClassification.Trainers.LbfgsLogisticRegression()),
