@@ -10,8 +10,8 @@ using static TorchSharp.torch;
 namespace ClipTrainer.Benchmarks;
 
 /// <summary>
-/// Where a training step's time goes, Fit against the hand-written loop of <see cref="DataPathComparison"/> on the seed
-/// task: one Fit step, then one hand-written step, alternating (paired, so both see the same machine state); per stage
+/// Where a training step's time goes, Fit against the hand-written loop of <see cref="DataPathComparison"/> on its two
+/// tasks: one Fit step, then one hand-written step, alternating (paired, so both see the same machine state); per stage
 /// the median and the mean over every step of every round (µs). Fit's stages are read from callback timestamps.
 /// </summary>
 internal static class StepProfile
@@ -21,8 +21,12 @@ internal static class StepProfile
 
     public static void Run(double scale)
     {
-        var task = DataPathTask.SeedRnn(3200);
-        var rounds = Math.Max(3, (int)(7 * scale));
+        Profile(DataPathTask.SeedRnn(3200), Math.Max(3, (int)(7 * scale)));
+        Profile(DataPathTask.Lstm2x128(2048), Math.Max(3, (int)(3 * scale)));
+    }
+
+    private static void Profile(DataPathTask task, int rounds)
+    {
         var mlContext = new MLContext(seed: 0);
         var data = task.DataView(mlContext);
         var (features, labels) = task.Tensors();
