@@ -117,27 +117,14 @@ internal static class DataPathComparison
     private static (double Seconds, double BytesPerStep) RawLoop(DataPathTask task, Tensor features, Tensor labels, Tensor order, int maximumSteps)
     {
         var watch = Stopwatch.StartNew();
-        torch.manual_seed(1);
-        using var net = task.CreateRawNet();
-        var parameters = net.parameters().ToArray();
-        using var optimizer = optim.Adam(parameters, 1e-3);
-        net.train();
+        using var raw = new DataPathTask.RawTraining(task);
         var steps = Math.Min(task.BatchesPerEpoch, maximumSteps);
         long first = 0, last = 0;
         for (var step = 0; step < steps; step++)
         {
             if (step == SetUpSteps) first = GC.GetAllocatedBytesForCurrentThread();
             if (step == steps - 1) last = GC.GetAllocatedBytesForCurrentThread();
-            using var scope = NewDisposeScope();
-            var start = step * task.Batch;
-            var index = order.narrow(0, start, Math.Min(task.Batch, task.Rows.Count - start));
-            var x = features.index_select(0, index);
-            var y = labels.index_select(0, index);
-            optimizer.zero_grad();
-            var loss = nn.functional.cross_entropy(net.call(x), y);
-            loss.backward();
-            nn.utils.clip_grad_norm_(parameters, 1.0);
-            optimizer.step();
+            raw.Step(features, labels, order, step, []);
         }
 
         return (watch.Elapsed.TotalSeconds, (double)(last - first) / (steps - 1 - SetUpSteps));

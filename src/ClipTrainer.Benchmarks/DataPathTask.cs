@@ -91,6 +91,63 @@ internal sealed class DataPathTask
     /// <summary>The hand-written model: the recurrent layer and a linear head on its last step (the trainer's LastStep pooling).</summary>
     public RawNet CreateRawNet() => new(this);
 
+    /// <summary>
+    /// The hand-written loop a user would write, one step at a time: per step a dispose scope, <c>index_select</c> of the
+    /// batch rows, forward, cross entropy, backward, <c>clip_grad_norm_</c> at 1, Adam 1e-3. One place, so the timed loop,
+    /// the peak-memory child and the paired step profile all run the same loop.
+    /// </summary>
+    public sealed class RawTraining : IDisposable
+    {
+        private readonly DataPathTask _task;
+        private readonly RawNet _net;
+        private readonly Parameter[] _parameters;
+        private readonly optim.Optimizer _optimizer;
+
+        public RawTraining(DataPathTask task)
+        {
+            _task = task;
+            torch.manual_seed(1);
+            _net = task.CreateRawNet();
+            _parameters = _net.parameters().ToArray();
+            _optimizer = optim.Adam(_parameters, 1e-3);
+            _net.train();
+        }
+
+        /// <summary>
+        /// Runs step <paramref name="step"/> of the epoch on the resident <paramref name="features"/> and
+        /// <paramref name="labels"/> in <paramref name="order"/>; when <paramref name="marks"/> holds 4 elements, they get
+        /// <see cref="System.Diagnostics.Stopwatch"/> timestamps after the batch, the backward, the clip and the optimizer step.
+        /// </summary>
+        public void Step(Tensor features, Tensor labels, Tensor order, int step, Span<long> marks)
+        {
+            using var scope = NewDisposeScope();
+            var start = step * _task.Batch;
+            var index = order.narrow(0, start, Math.Min(_task.Batch, _task.Rows.Count - start));
+            var x = features.index_select(0, index);
+            var y = labels.index_select(0, index);
+            Mark(marks, 0);
+            _optimizer.zero_grad();
+            var loss = nn.functional.cross_entropy(_net.call(x), y);
+            loss.backward();
+            Mark(marks, 1);
+            nn.utils.clip_grad_norm_(_parameters, 1.0);
+            Mark(marks, 2);
+            _optimizer.step();
+            Mark(marks, 3);
+        }
+
+        public void Dispose()
+        {
+            _optimizer.Dispose();
+            _net.Dispose();
+        }
+
+        private static void Mark(Span<long> marks, int at)
+        {
+            if (marks.Length > at) marks[at] = System.Diagnostics.Stopwatch.GetTimestamp();
+        }
+    }
+
     public sealed class Row
     {
         public float[] Features { get; set; } = [];

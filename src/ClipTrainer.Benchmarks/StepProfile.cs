@@ -63,26 +63,12 @@ internal static class StepProfile
 
     private static double Micro(long from, long to) => (to - from) * 1e6 / Stopwatch.Frequency;
 
-    /// <summary>The hand-written loop one step at a time (see <see cref="DataPathComparison"/>).</summary>
-    private sealed class RawStepper : IDisposable
+    /// <summary>The hand-written loop one step at a time (<see cref="DataPathTask.RawTraining"/>), with its stage times.</summary>
+    private sealed class RawStepper(DataPathTask task, Tensor features, Tensor labels, Tensor order) : IDisposable
     {
-        private readonly DataPathTask _task;
-        private readonly Tensor _features, _labels, _order;
-        private readonly DataPathTask.RawNet _net;
-        private readonly Parameter[] _parameters;
-        private readonly optim.Optimizer _optimizer;
+        private readonly DataPathTask.RawTraining _raw = new(task);
         private int _step;
         private double _lastDisposal;
-
-        public RawStepper(DataPathTask task, Tensor features, Tensor labels, Tensor order)
-        {
-            (_task, _features, _labels, _order) = (task, features, labels, order);
-            torch.manual_seed(1);
-            _net = task.CreateRawNet();
-            _parameters = _net.parameters().ToArray();
-            _optimizer = optim.Adam(_parameters, 1e-3);
-            _net.train();
-        }
 
         /// <summary>Per stage, then the whole step.</summary>
         public List<double>[] Stages { get; } = Enumerable.Range(0, 5).Select(_ => new List<double>()).ToArray();
@@ -90,41 +76,23 @@ internal static class StepProfile
         /// <summary>One step; its batch stage counts the previous step's scope disposal, as Fit's does.</summary>
         public void Step()
         {
-            if (_step >= _task.BatchesPerEpoch) return;
-            long t0, t1, t2, t3, begin = Stopwatch.GetTimestamp();
-            using (var scope = NewDisposeScope())
-            {
-                var start = _step * _task.Batch;
-                var index = _order.narrow(0, start, Math.Min(_task.Batch, _task.Rows.Count - start));
-                var x = _features.index_select(0, index);
-                var y = _labels.index_select(0, index);
-                t0 = Stopwatch.GetTimestamp();
-                _optimizer.zero_grad();
-                var loss = nn.functional.cross_entropy(_net.call(x), y);
-                loss.backward();
-                t1 = Stopwatch.GetTimestamp();
-                nn.utils.clip_grad_norm_(_parameters, 1.0);
-                t2 = Stopwatch.GetTimestamp();
-                _optimizer.step();
-                t3 = Stopwatch.GetTimestamp();
-            }
+            if (_step >= task.BatchesPerEpoch) return;
+            Span<long> marks = stackalloc long[4];
+            var begin = Stopwatch.GetTimestamp();
+            _raw.Step(features, labels, order, _step, marks);
             if (_step > 0)
             {
-                Stages[0].Add(Micro(begin, t0) + _lastDisposal);
-                Stages[1].Add(Micro(t0, t1));
-                Stages[2].Add(Micro(t1, t2));
-                Stages[3].Add(Micro(t2, t3));
-                Stages[4].Add(Micro(begin, t3) + _lastDisposal);
+                Stages[0].Add(Micro(begin, marks[0]) + _lastDisposal);
+                Stages[1].Add(Micro(marks[0], marks[1]));
+                Stages[2].Add(Micro(marks[1], marks[2]));
+                Stages[3].Add(Micro(marks[2], marks[3]));
+                Stages[4].Add(Micro(begin, marks[3]) + _lastDisposal);
             }
-            _lastDisposal = Micro(t3, Stopwatch.GetTimestamp());
+            _lastDisposal = Micro(marks[3], Stopwatch.GetTimestamp());
             _step++;
         }
 
-        public void Dispose()
-        {
-            _optimizer.Dispose();
-            _net.Dispose();
-        }
+        public void Dispose() => _raw.Dispose();
     }
 
     /// <summary>Timestamps Fit's stages and runs one hand-written step after each Fit step, outside Fit's timed stages.</summary>

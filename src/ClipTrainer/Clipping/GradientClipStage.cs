@@ -9,7 +9,8 @@ namespace ClipTrainer.Clipping;
 /// <remarks>
 /// The tensors are kept on the device, and the <c>double</c> views are read from them the first time they are asked
 /// for (one host synchronisation each, then cached). A stage of a rule that worked on the host (the global norm, whose
-/// total the non-finite check read) holds the numbers, and makes each tensor only when it is first asked for. The stage
+/// total the non-finite check read; the local norm on the CPU) holds the numbers, and makes each tensor only when it is
+/// first asked for. The stage
 /// owns its tensors and disposes them with itself; the <see cref="GradientClipReport"/> that holds it disposes it.
 /// </remarks>
 public sealed class GradientClipStage : IDisposable
@@ -72,8 +73,8 @@ public sealed class GradientClipStage : IDisposable
     /// <summary>Whether the values are known without a read (the stage was made from host values).</summary>
     internal bool HasHostValues => _device is not null;
 
-    /// <summary>The smallest coefficient without a copy (NaN when there is none), for a stage made from host values.</summary>
-    internal double SmallestHostCoefficient => _coefficients is { Length: > 0 } values ? values.Min() : double.NaN;
+    /// <summary>The smallest coefficient (NaN when there is none), read like <see cref="Coefficients"/> but without its copy.</summary>
+    internal double SmallestCoefficient => (_coefficients ??= HostRead.Doubles(CoefficientsTensor)) is { Length: > 0 } values ? values.Min() : double.NaN;
 
     /// <summary>Gets the name of the rule that produced this stage.</summary>
     public string RuleName { get; }

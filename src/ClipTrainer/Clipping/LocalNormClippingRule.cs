@@ -48,7 +48,7 @@ public sealed class LocalNormClippingRule : IGradientClippingRule
     public IReadOnlyList<GradientClipStage> Apply(GradientClipContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        var (groups, groupOfTensor) = GroupsFor(context.ParameterNames);
+        var (groups, groupNames, groupOfTensor) = GroupsFor(context.ParameterNames);
         var tensorNorms = context.TensorNorms(NormType);
         if (context.Device.type == TorchSharp.DeviceType.CPU && groups.Count > 0)
         {
@@ -57,16 +57,16 @@ public sealed class LocalNormClippingRule : IGradientClippingRule
             using var scope = NewDisposeScope();
             var norms = HostRead.Doubles(Scope == LocalNormScope.Layer ? GradientNorms.PerGroup(tensorNorms, groups, NormType) : tensorNorms);
             var hostCoefficients = GradientNorms.HostCoefficients(norms, Threshold);
-            if (GradientNorms.ScaleGroupsOnHost(context.Gradients, groups, hostCoefficients))
+            var clipped = GradientNorms.ScaleGroupsOnHost(context.Gradients, groups, hostCoefficients);
+            if (clipped)
             {
                 var perTensor = new double[context.Gradients.Count];
                 for (var i = 0; i < perTensor.Length; i++) perTensor[i] = hostCoefficients[groupOfTensor[i]];
                 context.MarkScaled(tensor(perTensor, ScalarType.Float64, tensorNorms.device));
             }
 
-            return [new GradientClipStage(Name, groups.Select(g => g.Name).ToArray(), norms, hostCoefficients, hostCoefficients.Any(c => c < 1), context.Device)];
+            return [new GradientClipStage(Name, groupNames, norms, hostCoefficients, clipped, context.Device)];
         }
-
 
         // Per parameter, the group norms are the tensor norms; a copy keeps the stage independent of the context's cache.
         var groupNorms = Scope == LocalNormScope.Layer
@@ -76,17 +76,17 @@ public sealed class LocalNormClippingRule : IGradientClippingRule
         context.MarkScaled(Scope == LocalNormScope.Layer
             ? coefficients.index_select(0, tensor(groupOfTensor, device: coefficients.device))
             : coefficients);
-        return [new GradientClipStage(Name, groups.Select(g => g.Name).ToArray(), groupNorms, coefficients, coefficients.lt(1.0).any())];
+        return [new GradientClipStage(Name, groupNames, groupNorms, coefficients, coefficients.lt(1.0).any())];
     }
 
     // A training loop clips the same parameters every step: group them once, not once per step. One immutable pair in
     // one field, so a rule shared between threads never pairs one model's names with another's groups.
-    private (string[] Names, IReadOnlyList<GradientGroup> Groups, long[] GroupOfTensor)? _grouping;
+    private (string[] Names, IReadOnlyList<GradientGroup> Groups, string[] GroupNames, long[] GroupOfTensor)? _grouping;
 
-    private (IReadOnlyList<GradientGroup> Groups, long[] GroupOfTensor) GroupsFor(IReadOnlyList<string> names)
+    private (IReadOnlyList<GradientGroup> Groups, string[] GroupNames, long[] GroupOfTensor) GroupsFor(IReadOnlyList<string> names)
     {
         var cached = _grouping;
-        if (cached is { } hit && hit.Names.SequenceEqual(names)) return (hit.Groups, hit.GroupOfTensor);
+        if (cached is { } hit && hit.Names.SequenceEqual(names)) return (hit.Groups, hit.GroupNames, hit.GroupOfTensor);
         var groups = Scope == LocalNormScope.Layer ? GradientGrouping.ByLayer(names) : GradientGrouping.ByParameter(names);
         var groupOfTensor = new long[names.Count];
         for (var g = 0; g < groups.Count; g++)
@@ -94,7 +94,8 @@ public sealed class LocalNormClippingRule : IGradientClippingRule
             foreach (var member in groups[g].Members) groupOfTensor[member] = g;
         }
 
-        _grouping = (names.ToArray(), groups, groupOfTensor);
-        return (groups, groupOfTensor);
+        var groupNames = groups.Select(g => g.Name).ToArray();
+        _grouping = (names.ToArray(), groups, groupNames, groupOfTensor);
+        return (groups, groupNames, groupOfTensor);
     }
 }

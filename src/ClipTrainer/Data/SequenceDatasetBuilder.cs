@@ -7,8 +7,7 @@ namespace ClipTrainer.Data;
 /// The features go into chunks that never move: each new chunk twice the previous one up to
 /// <see cref="MaximumChunkValues"/> (or one row, if longer), and <see cref="Build"/> trims only the last one. So the
 /// features exist once, plus at most one chunk, whether or not the row count is known in advance; a doubling list and its
-/// final <c>ToArray</c> held them up to three times at the peak (the quick benchmark's peak-RSS row: a 60k-row Fit took
-/// 1.59× the hand-written loop's peak before, 1.01× after).
+/// final <c>ToArray</c> held them up to three times at the peak (the quick benchmark's peak-RSS row measures it).
 /// A row never straddles two chunks, so every row is one span.
 /// </remarks>
 internal sealed class SequenceDatasetBuilder

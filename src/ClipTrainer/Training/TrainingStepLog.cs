@@ -8,7 +8,8 @@ namespace ClipTrainer.Training;
 /// coefficient per clip stage, the requested group norms). On a GPU the rows are kept on the device, written with a few
 /// device ops and no synchronisation of their own, and <see cref="Flush"/> reads all pending rows in one host read. On
 /// the CPU they are written on the host: a CPU kernel has finished when it returns, so reading a value synchronises
-/// nothing, and the host values of the clip report (the global norm's path) then cost no tensor operation at all.
+/// nothing, and the host values of the clip report (the global norm's path, and the local norm's on the CPU) then cost
+/// no tensor operation at all.
 /// </summary>
 internal sealed class TrainingStepLog : IDisposable
 {
@@ -171,7 +172,7 @@ internal sealed class TrainingStepLog : IDisposable
         row[3] = report.WasClipped ? 1 : 0;
         for (var i = 0; i < stages; i++)
         {
-            row[FixedColumns + i] = i < report.Stages.Count ? SmallestCoefficient(report.Stages[i]) : double.NaN;
+            row[FixedColumns + i] = i < report.Stages.Count ? report.Stages[i].SmallestCoefficient : double.NaN;
         }
 
         if (_detail != GradientNormDetail.None)
@@ -181,13 +182,6 @@ internal sealed class TrainingStepLog : IDisposable
             var norms = AllParameterNorms(report);
             HostRead.Doubles(_layers is null ? norms : GradientNorms.PerGroup(norms, _layers, _normType)).CopyTo(row[(FixedColumns + stages)..]);
         }
-    }
-
-    private static double SmallestCoefficient(GradientClipStage stage)
-    {
-        if (stage.HasHostValues) return stage.SmallestHostCoefficient;
-        var coefficients = stage.Coefficients;
-        return coefficients.Length > 0 ? coefficients.Min() : double.NaN;
     }
 
     /// <summary>Takes the records and the stage layout (null: no step applied yet) of a checkpoint, before the first step of a resumed run.</summary>
